@@ -1,0 +1,6 @@
+//! cairn-query: the PromQL engine on the `promql-parser` AST. Sees storage only through its own
+//! traits in [`storage`]; knows no files, HTTP or JSON.
+
+pub mod storage;
+
+pub use storage::{Queryable, Querier, SelectHints, Series, StorageError};

@@ -1,0 +1,1 @@
+//! Cairn: a Prometheus-compatible time-series database (storage, ingest, api, cli).

@@ -1,0 +1,4 @@
+//! The `cairn` binary: command-line entry point.
+fn main() {
+    println!("cairn");
+}
