@@ -1,1 +1,5 @@
 //! Cairn: a Prometheus-compatible time-series database (storage, ingest, api, cli).
+
+pub mod api;
+pub mod cli;
+pub mod selfmetrics;

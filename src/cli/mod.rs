@@ -1,0 +1,120 @@
+//! Command-line definitions (clap). Owns flag names, Prometheus-compatible flag aliases and
+//! defaults; the commands themselves live in their modules (`server`, …).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "cairn", version, about = "Prometheus-compatible time-series database")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server: scrape, receive remote-write, answer PromQL over the HTTP API.
+    Serve(ServeArgs),
+}
+
+/// `cairn serve` flags. Prometheus's spellings are accepted as aliases so existing start
+/// scripts keep working.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Prometheus-compatible YAML config. Without one, Cairn scrapes itself every 15s.
+    #[arg(long = "config", visible_alias = "config.file")]
+    pub config: Option<PathBuf>,
+
+    /// Data directory.
+    #[arg(long = "data", visible_alias = "storage.tsdb.path", default_value = "./data")]
+    pub data: PathBuf,
+
+    /// Address to listen on.
+    #[arg(long = "listen", visible_alias = "web.listen-address", default_value = "127.0.0.1:9090")]
+    pub listen: String,
+
+    /// Enable /api/v1/admin/* endpoints.
+    #[arg(long = "enable-admin-api", visible_alias = "web.enable-admin-api")]
+    pub enable_admin_api: bool,
+
+    /// How long to keep samples (Prometheus duration, e.g. 15d).
+    #[arg(long = "retention", visible_alias = "storage.tsdb.retention.time", default_value = "15d")]
+    pub retention: String,
+
+    /// Accepted for compatibility; the remote-write receiver is always on.
+    #[arg(long = "web.enable-remote-write-receiver")]
+    pub remote_write_receiver: bool,
+
+    /// Default lookback for instant selectors.
+    #[arg(long = "query.lookback-delta", default_value = "5m")]
+    pub lookback_delta: String,
+
+    /// Maximum time a query may run.
+    #[arg(long = "query.timeout", default_value = "2m")]
+    pub query_timeout: String,
+
+    /// Maximum number of samples a single query may load into memory.
+    #[arg(long = "query.max-samples", default_value_t = 50_000_000)]
+    pub query_max_samples: usize,
+
+    /// Maximum number of queries executed concurrently.
+    #[arg(long = "query.max-concurrency", default_value_t = 20)]
+    pub query_max_concurrency: usize,
+
+    /// WAL fsync policy: `always`, or an interval in ms between fsyncs.
+    #[arg(long = "wal-fsync", default_value = "1000")]
+    pub wal_fsync: String,
+}
+
+impl ServeArgs {
+    /// Flag name → value, for `/api/v1/status/flags` (Prometheus spellings).
+    pub fn flag_map(&self) -> Vec<(String, String)> {
+        vec![
+            ("config.file".into(), self.config.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
+            ("storage.tsdb.path".into(), self.data.display().to_string()),
+            ("web.listen-address".into(), self.listen.clone()),
+            ("web.enable-admin-api".into(), self.enable_admin_api.to_string()),
+            ("storage.tsdb.retention.time".into(), self.retention.clone()),
+            ("web.enable-remote-write-receiver".into(), "true".into()),
+            ("query.lookback-delta".into(), self.lookback_delta.clone()),
+            ("query.timeout".into(), self.query_timeout.clone()),
+            ("query.max-samples".into(), self.query_max_samples.to_string()),
+            ("query.max-concurrency".into(), self.query_max_concurrency.to_string()),
+            ("wal-fsync".into(), self.wal_fsync.clone()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_spellings_are_accepted() {
+        let cli = Cli::try_parse_from([
+            "cairn",
+            "serve",
+            "--config.file=p.yml",
+            "--storage.tsdb.path",
+            "/d",
+            "--web.listen-address=127.0.0.1:1",
+            "--web.enable-admin-api",
+            "--web.enable-remote-write-receiver",
+        ])
+        .unwrap();
+        let Command::Serve(a) = cli.command;
+        assert_eq!(a.config.unwrap(), PathBuf::from("p.yml"));
+        assert_eq!(a.data, PathBuf::from("/d"));
+        assert_eq!(a.listen, "127.0.0.1:1");
+        assert!(a.enable_admin_api);
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = Cli::try_parse_from(["cairn", "serve"]).unwrap();
+        let Command::Serve(a) = cli.command;
+        assert_eq!(a.data, PathBuf::from("./data"));
+        assert_eq!(a.listen, "127.0.0.1:9090");
+        assert!(a.config.is_none());
+    }
+}
