@@ -1,4 +1,23 @@
-//! The `cairn` binary: command-line entry point.
-fn main() {
-    println!("cairn");
+//! The `cairn` binary: parses the command line and runs the chosen command.
+
+use cairn::cli::{Cli, Command};
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // reqwest is built without a default crypto provider (see DEPENDENCIES.md).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    match cli.command {
+        Command::Serve(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(cairn::server::run(args))
+        }
+    }
 }
