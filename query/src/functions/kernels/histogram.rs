@@ -1,0 +1,1 @@
+//! Classic-bucket histogram_quantile / histogram_fraction kernels (being written).

@@ -1,0 +1,1 @@
+//! `*_over_time` kernels (being written; see range.rs for the conventions).
