@@ -1,5 +1,6 @@
 //! Element-wise math of instant-vector functions: abs, ceil, floor, exp, ln, log2, log10, sqrt,
-//! sgn, round, clamp/clamp_min/clamp_max, trigonometric and hyperbolic functions, deg, rad, pi.
+//! sgn, round, clamp/clamp_min/clamp_max, trigonometric and hyperbolic functions, deg, rad, pi,
+//! and the scalar `max_of`/`min_of`.
 //!
 //! Owns only the value → value mapping. The engine applies it to float samples (histogram samples
 //! are skipped by Prometheus for all of these) and drops the metric name.
@@ -111,6 +112,16 @@ pub fn deg(v: f64) -> f64 {
     v * 180.0 / std::f64::consts::PI
 }
 
+/// `max_of(a, b)` on scalars: Go's `math.Max` (NaN wins, +0 over -0).
+pub fn max_of(a: f64, b: f64) -> f64 {
+    go_max(a, b)
+}
+
+/// `min_of(a, b)` on scalars: Go's `math.Min` (NaN wins, -0 over +0).
+pub fn min_of(a: f64, b: f64) -> f64 {
+    go_min(a, b)
+}
+
 /// The value of `pi()`.
 pub fn pi() -> f64 {
     std::f64::consts::PI
@@ -167,6 +178,10 @@ mod tests {
         assert!(go_min(-0.0, 0.0).is_sign_negative());
         assert_eq!(go_max(-3.0, 2.0), 2.0);
         assert_eq!(go_min(-3.0, 2.0), -3.0);
+        assert_eq!(max_of(1.0, 2.0), 2.0);
+        assert_eq!(min_of(1.0, 2.0), 1.0);
+        assert!(max_of(f64::NAN, 2.0).is_nan());
+        assert_eq!(max_of(f64::NEG_INFINITY, f64::INFINITY), f64::INFINITY);
     }
 
     #[test]

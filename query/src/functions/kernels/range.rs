@@ -74,7 +74,12 @@ pub fn extrapolated_rate(
         duration_to_end = average_interval / 2.0;
     }
 
-    let mut factor = (sampled_interval + duration_to_start + duration_to_end) / sampled_interval;
+    // Samples have strictly increasing timestamps, so the interval is never 0; stay finite anyway.
+    let mut factor = if sampled_interval != 0.0 {
+        (sampled_interval + duration_to_start + duration_to_end) / sampled_interval
+    } else {
+        1.0
+    };
     if is_rate {
         factor /= (range_end_ms - range_start_ms) as f64 / 1000.0;
     }
