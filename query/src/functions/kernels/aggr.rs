@@ -17,6 +17,9 @@
 //! - [`max_step`]/[`min_step`] fold like Prometheus's `max`/`min`: a NaN accumulator is replaced by
 //!   the next value, a NaN value never replaces a non-NaN accumulator. So the result is NaN only
 //!   when every value is NaN.
+//! - [`sort_asc_cmp`]/[`sort_desc_cmp`] order values like `sort()`/`sort_desc()`: NaN always last.
+//! - [`format_value_label`] renders a value like Go's `strconv.FormatFloat(v, 'f', -1, 64)`, as
+//!   `count_values` uses for its label (`+Inf`, `-Inf`, `NaN`, no exponent).
 //! - [`quantile`] sorts its input in place (NaN first, as Prometheus's sort which treats NaN as
 //!   the smallest value) and interpolates linearly between the two closest ranks:
 //!   empty or NaN q → NaN, q < 0 → -Inf, q > 1 → +Inf.
@@ -172,6 +175,43 @@ pub fn nan_first_cmp(a: &f64, b: &f64) -> std::cmp::Ordering {
     }
 }
 
+/// Comparator for `sort()`: ascending, NaN last.
+pub fn sort_asc_cmp(a: f64, b: f64) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// Comparator for `sort_desc()`: descending, NaN last.
+pub fn sort_desc_cmp(a: f64, b: f64) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => b.partial_cmp(&a).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// A float as Go's `strconv.FormatFloat(v, 'f', -1, 64)` writes it: the shortest decimal that
+/// reads back to the same value, never in exponent form; `+Inf`, `-Inf`, `NaN`, `-0`.
+pub fn format_value_label(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_string()
+    } else if v == f64::INFINITY {
+        "+Inf".to_string()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".to_string()
+    } else {
+        // Rust's Display for f64 is the shortest round-trip representation without exponent.
+        format!("{v}")
+    }
+}
+
 /// The φ-quantile of `values` (sorted in place). See the module contract.
 pub fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if values.is_empty() || q.is_nan() {
@@ -321,6 +361,31 @@ mod tests {
         assert_close(q(0.2, &[0.0, 1.0, 2.0]), 0.4);
         assert_close(q(0.2, &[0.0, 1.0, 4.0]), 0.4);
         assert!(q(0.2, &[0.0, 1.0, f64::NAN]).is_nan());
+    }
+
+    #[test]
+    fn sort_comparators_put_nan_last() {
+        let mut v = vec![3.0, f64::NAN, 1.0, f64::NEG_INFINITY, 2.0];
+        v.sort_by(|a, b| sort_asc_cmp(*a, *b));
+        assert_eq!(&v[..4], &[f64::NEG_INFINITY, 1.0, 2.0, 3.0]);
+        assert!(v[4].is_nan());
+        v.sort_by(|a, b| sort_desc_cmp(*a, *b));
+        assert_eq!(&v[..4], &[3.0, 2.0, 1.0, f64::NEG_INFINITY]);
+        assert!(v[4].is_nan());
+    }
+
+    #[test]
+    fn value_labels_like_go() {
+        assert_eq!(format_value_label(1.0), "1");
+        assert_eq!(format_value_label(0.1), "0.1");
+        assert_eq!(format_value_label(-2.5), "-2.5");
+        assert_eq!(format_value_label(1e21), "1000000000000000000000");
+        assert_eq!(format_value_label(1e-7), "0.0000001");
+        assert_eq!(format_value_label(-0.0), "-0");
+        assert_eq!(format_value_label(f64::INFINITY), "+Inf");
+        assert_eq!(format_value_label(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_value_label(f64::NAN), "NaN");
+        assert_eq!(format_value_label(123456789.125), "123456789.125");
     }
 
     #[test]

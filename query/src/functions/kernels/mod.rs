@@ -28,6 +28,9 @@ pub mod range;
 pub mod time;
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 pub(crate) mod test_util {
     use cairn_format::Sample;
 
