@@ -365,7 +365,7 @@ mod tests {
 
     #[test]
     fn sort_comparators_put_nan_last() {
-        let mut v = vec![3.0, f64::NAN, 1.0, f64::NEG_INFINITY, 2.0];
+        let mut v = [3.0, f64::NAN, 1.0, f64::NEG_INFINITY, 2.0];
         v.sort_by(|a, b| sort_asc_cmp(*a, *b));
         assert_eq!(&v[..4], &[f64::NEG_INFINITY, 1.0, 2.0, 3.0]);
         assert!(v[4].is_nan());
