@@ -9,8 +9,10 @@
 //!   Prometheus's `kahansum.Inc`: when the running sum becomes ±Inf the compensation is reset to 0.
 //!   [`KahanSum`] wraps it; `sum()` returns `sum + c` (or `sum` alone once it is ±Inf).
 //! - [`AvgAcc`] is the `avg` aggregation of Prometheus 3: a Kahan sum divided by the count at the
-//!   end, switching to an incremental (Kahan-compensated) mean only when the sum would overflow to
-//!   ±Inf. Mixed +Inf/-Inf gives NaN, any NaN gives NaN.
+//!   end, switching to an incremental (Kahan-compensated) mean `mean*(n-1)/n + v/n` only when the
+//!   sum would overflow to ±Inf; an infinite mean is kept when a finite value or a same-signed
+//!   infinity arrives. Mixed +Inf/-Inf gives NaN, any NaN gives NaN. (Older 3.x releases used
+//!   `mean + (v/n - mean/n)` in the incremental branch; the two differ only in the last ULPs.)
 //! - [`VarianceAcc`] is the `stddev`/`stdvar` aggregation (Welford's algorithm without Kahan, as
 //!   Prometheus's aggregation does). If the *first* value is NaN or ±Inf the result is NaN.
 //!   Population variance (divides by n).
@@ -101,9 +103,9 @@ impl AvgAcc {
                 return;
             }
         }
-        let current = self.mean + self.c;
-        // Divide both sides of the difference by the count first to avoid overflow.
-        (self.mean, self.c) = kahan_inc(f / self.count - current / self.count, self.mean, self.c);
+        // mean_n = mean_{n-1} * (n-1)/n + f/n, with the compensation scaled alike.
+        let q = (self.count - 1.0) / self.count;
+        (self.mean, self.c) = kahan_inc(f / self.count, q * self.mean, q * self.c);
     }
 
     /// Number of values seen.
@@ -307,6 +309,10 @@ mod tests {
         assert_close(avg(&[big, big, big, big]), big);
         assert_close(avg(&[-big, -big, -big, -big]), -big);
         assert_eq!(avg(&[-big, -big, big, big]), 0.0);
+        // The incremental branch: 1e308 + 1e308 overflows, the mean does not.
+        assert_close(avg(&[1e308, 1e308, 1e308]), 1e308);
+        assert_close(avg(&[1e308, 1e308, 0.0, 0.0]), 5e307);
+        assert_close(avg(&[1e308, 1e308, -1e308, -1e308]), 0.0);
         // Exact mean of repeated values (aggregators.test: avg(foo) == 52 for 12 series).
         assert_eq!(avg(&[52.0; 12]), 52.0);
         assert_eq!(avg(&[52.0; 8]), 52.0);

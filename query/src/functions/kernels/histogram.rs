@@ -2,9 +2,9 @@
 //! (Prometheus's `BucketQuantile` / `BucketFraction`).
 //!
 //! Owns the arithmetic on one histogram's buckets. The engine groups `*_bucket` series by their
-//! labels without `le`, parses `le` into [`Bucket::upper_bound`], skips series without a parsable
-//! `le`, handles native histograms, emits the invalid-quantile warning for q outside [0, 1] or NaN,
-//! and turns [`MonotonicityFix::forced_monotonic`] into Prometheus's info annotation
+//! labels without `le`, parses `le` into [`Bucket::upper_bound`] (see [`parse_le`]), skips series
+//! without a parsable `le`, handles native histograms, emits the invalid-quantile warning for q
+//! outside [0, 1] or NaN, and turns [`MonotonicityFix::forced_monotonic`] into Prometheus's info annotation
 //! "input to histogram_quantile needed to be fixed for monotonicity" (newer Prometheus versions
 //! also report the bucket range and largest decrease, which [`MonotonicityFix`] carries).
 //!
@@ -41,6 +41,23 @@ impl Bucket {
     pub fn new(upper_bound: f64, count: f64) -> Self {
         Bucket { upper_bound, count }
     }
+}
+
+/// Parses an `le` label value the way Prometheus does with Go's `strconv.ParseFloat`: decimal
+/// numbers with optional sign and exponent, and `Inf`/`Infinity`/`NaN` in any case. A finite
+/// spelling that overflows (`1e400`) is rejected like Go's range error. Not supported: Go's
+/// hexadecimal floats (`0x1p-2`), which no known client writes. `None` means the engine skips the
+/// series (Prometheus adds a "bad bucket label" warning).
+pub fn parse_le(s: &str) -> Option<f64> {
+    let v: f64 = s.parse().ok()?;
+    if v.is_infinite() {
+        let unsigned = s.trim_start_matches(['+', '-']);
+        let spelled_inf = unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity");
+        if !spelled_inf {
+            return None;
+        }
+    }
+    Some(v)
 }
 
 /// What `bucket_quantile` had to correct in the bucket counts.
@@ -394,6 +411,22 @@ mod tests {
         assert_close(f(f64::NEG_INFINITY, INF, &[(INF, 10.0)]), 1.0);
         // Unsorted input and duplicate bounds.
         assert_close(f(0.0, 0.5, &[(INF, 20.0), (1.0, 4.0), (1.0, 6.0), (INF, 10.0)]), 5.0 / 30.0);
+    }
+
+    #[test]
+    fn le_parsing() {
+        assert_eq!(parse_le("0.1"), Some(0.1));
+        assert_eq!(parse_le(".2"), Some(0.2));
+        assert_eq!(parse_le("1e0"), Some(1.0));
+        assert_eq!(parse_le("-.2"), Some(-0.2));
+        assert_eq!(parse_le("+Inf"), Some(INF));
+        assert_eq!(parse_le("inf"), Some(INF));
+        assert_eq!(parse_le("-Infinity"), Some(f64::NEG_INFINITY));
+        assert!(parse_le("NaN").is_some_and(f64::is_nan));
+        assert_eq!(parse_le("1e400"), None);
+        assert_eq!(parse_le(""), None);
+        assert_eq!(parse_le("abc"), None);
+        assert_eq!(parse_le(" 1"), None);
     }
 
     #[test]
