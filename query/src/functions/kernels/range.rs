@@ -350,6 +350,15 @@ mod tests {
         let s = vec![Sample::new(5, 1.0), Sample::new(5, 2.0)];
         assert_eq!(irate(&s), None);
         assert_eq!(idelta(&s), None);
+        // functions.test: http_requests_nan 1 NaN NaN 5 11 at 5m → irate NaN NaN NaN 0.02,
+        // idelta NaN NaN NaN 6.
+        let nan = series(0, 5 * MIN, &[1.0, f64::NAN, f64::NAN, 5.0, 11.0]);
+        for end in 2..=4 {
+            assert!(irate(&nan[..end]).is_some_and(f64::is_nan));
+            assert!(idelta(&nan[..end]).is_some_and(f64::is_nan));
+        }
+        assert_some_close(irate(&nan), 0.02);
+        assert_some_close(idelta(&nan), 6.0);
         // NaN after a value is not a reset (NaN < x is false).
         let s = series(0, 1000, &[5.0, f64::NAN]);
         assert!(irate(&s).is_some_and(f64::is_nan));
@@ -413,6 +422,13 @@ mod tests {
         assert!(deriv(&s).is_some_and(f64::is_nan));
         let s = series(0, 1000, &[f64::NAN, f64::NAN]);
         assert!(deriv(&s).is_some_and(f64::is_nan));
+        // functions.test: http_requests_inf -Inf 0+80x10 Inf; at 100m over [100m] the window holds
+        // 0..800 and +Inf → deriv and predict_linear are NaN.
+        let mut v: Vec<f64> = (0..=10).map(|i| 80.0 * i as f64).collect();
+        v.push(f64::INFINITY);
+        let s = series(5 * MIN, 5 * MIN, &v);
+        assert!(deriv(&s).is_some_and(f64::is_nan));
+        assert!(predict_linear(&s, 100 * MIN, 6000.0).is_some_and(f64::is_nan));
     }
 
     #[test]
