@@ -7,8 +7,8 @@
 //! Contracts:
 //! - [`kahan_inc`] is one step of Kahan summation with Neumaier's improvement, exactly as
 //!   Prometheus's `kahansum.Inc`: when the running sum becomes ±Inf the compensation is reset to 0.
-//!   [`KahanSum`] wraps it; `sum()` returns `sum + c` (or `sum` alone once it is ±Inf). Seed the
-//!   `sum` aggregation with [`KahanSum::starting_with`] (first value), `sum_over_time` starts at 0.
+//!   [`KahanSum`] wraps it; `sum()` returns `sum + c` (or `sum` alone once it is ±Inf). Both the
+//!   `sum` aggregation and `sum_over_time` are `KahanSum::new()` + `add` of every value.
 //! - [`AvgAcc`] is the `avg` aggregation of Prometheus 3: a Kahan sum divided by the count at the
 //!   end, switching to an incremental (Kahan-compensated) mean `mean*(n-1)/n + v/n` only when the
 //!   sum would overflow to ±Inf; an infinite mean is kept when a finite value or a same-signed
@@ -52,12 +52,6 @@ impl KahanSum {
     /// An empty sum (0), as `sum_over_time` starts.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// A sum seeded with the group's first value, as the `sum` aggregation starts (this keeps the
-    /// sign of a lone `-0`, which `new()` followed by `add(-0.0)` would turn into `+0`).
-    pub fn starting_with(first: f64) -> Self {
-        KahanSum { sum: first, c: 0.0 }
     }
 
     #[inline]
@@ -274,19 +268,6 @@ mod tests {
         assert_eq!(s.sum(), 10.0);
         // Plain summation would lose them.
         assert_eq!(2.0 + 8.0 + 1e100 - 1e100, 0.0);
-    }
-
-    #[test]
-    fn kahan_seeded_keeps_negative_zero() {
-        assert!(KahanSum::starting_with(-0.0).sum().is_sign_negative());
-        let mut s = KahanSum::new();
-        s.add(-0.0);
-        assert!(s.sum().is_sign_positive());
-        let mut s = KahanSum::starting_with(2.0);
-        for v in [8.0, 1e100, -1e100] {
-            s.add(v);
-        }
-        assert_eq!(s.sum(), 10.0);
     }
 
     #[test]
