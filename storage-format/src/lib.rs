@@ -9,3 +9,5 @@ pub mod sample;
 pub use labels::{Label, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError, matches_all};
 pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
+pub mod frame;
+pub mod record;
