@@ -78,7 +78,9 @@ impl Meta {
         }
         let version = version.ok_or_else(|| bad("missing `version`".into()))?;
         if version != u64::from(LAYOUT_VERSION) {
-            return Err(bad(format!("layout version {version} is not supported (this build: {LAYOUT_VERSION})")));
+            return Err(bad(format!(
+                "layout version {version} is not supported (this build: {LAYOUT_VERSION})"
+            )));
         }
         let shards = shards.ok_or_else(|| bad("missing `shards`".into()))?;
         if shards == 0 || shards > super::options::SHARDS_MAX as u64 {

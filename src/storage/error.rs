@@ -48,20 +48,28 @@ pub enum AppendError {
     DuplicateLabelName { name: String, series: String },
     #[error("series has no labels (every label value was empty)")]
     EmptyLabels,
-    #[error("out of order sample for series {series}: timestamp {t} is older than the series' last sample at {last_t}")]
+    #[error(
+        "out of order sample for series {series}: timestamp {t} is older than the series' last sample at {last_t}"
+    )]
     OutOfOrder { series: String, t: i64, last_t: i64 },
     #[error(
         "out of order sample for series {series}: timestamp {t} is older than the out-of-order window \
          allows (oldest accepted: {min_t})"
     )]
     TooOld { series: String, t: i64, min_t: i64 },
-    #[error("out of bounds sample for series {series}: timestamp {t} is older than the head's minimum {min_t}")]
+    #[error(
+        "out of bounds sample for series {series}: timestamp {t} is older than the head's minimum {min_t}"
+    )]
     OutOfBounds { series: String, t: i64, min_t: i64 },
-    #[error("duplicate sample for timestamp {t} in series {series} with a different value ({old} stored, {new} new)")]
+    #[error(
+        "duplicate sample for timestamp {t} in series {series} with a different value ({old} stored, {new} new)"
+    )]
     DuplicateTimestamp { series: String, t: i64, old: f64, new: f64 },
     #[error("unknown series reference {0:#x} (never returned by this database, or removed by truncation)")]
     UnknownRef(u64),
-    #[error("too many active series: the limit max_active_series = {limit} is reached; series {series} was not created")]
+    #[error(
+        "too many active series: the limit max_active_series = {limit} is reached; series {series} was not created"
+    )]
     TooManySeries { limit: usize, series: String },
     #[error("the database is closed")]
     Closed,

@@ -82,10 +82,10 @@ impl Options {
         if self.chunk_bytes_max < 16 {
             return bad(format!("chunk_bytes_max = {} must be >= 16", self.chunk_bytes_max));
         }
-        if let FsyncPolicy::Interval(d) = self.fsync {
-            if d.is_zero() {
-                return bad("fsync interval must be > 0 (use FsyncPolicy::Always)".into());
-            }
+        if let FsyncPolicy::Interval(d) = self.fsync
+            && d.is_zero()
+        {
+            return bad("fsync interval must be > 0 (use FsyncPolicy::Always)".into());
         }
         Ok(())
     }

@@ -49,7 +49,10 @@ pub fn validate_labels(labels: &Labels) -> Result<std::borrow::Cow<'_, Labels>, 
     let out = Labels::from_vec(v);
     if out.has_duplicate_names() {
         let name = out.as_slice().windows(2).find(|w| w[0].name == w[1].name).map(|w| w[0].name.clone());
-        return Err(AppendError::DuplicateLabelName { name: name.unwrap_or_default(), series: labels.to_string() });
+        return Err(AppendError::DuplicateLabelName {
+            name: name.unwrap_or_default(),
+            series: labels.to_string(),
+        });
     }
     Ok(std::borrow::Cow::Owned(out))
 }

@@ -117,7 +117,11 @@ impl Head {
         let Some(id) = r.local() else { return false };
         let mut shard = slot.0.write();
         let Some(s) = shard.get_mut(id) else { return false };
-        let loose = super::series::SampleBounds { min_valid_t: i64::MIN, head_max_t: i64::MIN, ooo_window_ms: i64::MAX };
+        let loose = super::series::SampleBounds {
+            min_valid_t: i64::MIN,
+            head_max_t: i64::MIN,
+            ooo_window_ms: i64::MAX,
+        };
         match s.check(t, v, &loose) {
             Ok(Placement::Duplicate) | Err(_) => {}
             Ok(p) => {
@@ -127,5 +131,13 @@ impl Head {
             }
         }
         true
+    }
+}
+
+impl Head {
+    /// The ref of the series with exactly these validated labels, if it exists.
+    pub fn lookup(&self, labels: &Labels, hash: u64) -> Option<SeriesRef> {
+        let si = self.shard_of(hash);
+        self.shard(si).read().lookup(hash, labels).map(|id| SeriesRef::new(si, id))
     }
 }

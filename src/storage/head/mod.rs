@@ -5,6 +5,7 @@
 //! is in `append.rs`, `read.rs`, `truncate.rs` and `stats.rs`.
 
 pub mod append;
+pub mod delete;
 pub mod packed;
 pub mod postings;
 pub mod read;

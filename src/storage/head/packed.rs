@@ -70,7 +70,8 @@ impl PackedLabels {
 
     /// Iterates `(name, value)` pairs. Packed from `String`s, so always valid UTF-8.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.iter_bytes().map(|(n, v)| (std::str::from_utf8(n).unwrap_or(""), std::str::from_utf8(v).unwrap_or("")))
+        self.iter_bytes()
+            .map(|(n, v)| (std::str::from_utf8(n).unwrap_or(""), std::str::from_utf8(v).unwrap_or("")))
     }
 
     /// True when these are exactly `labels` (which must be validated).

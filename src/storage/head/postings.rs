@@ -16,6 +16,11 @@ pub enum PostingList {
 }
 
 impl PostingList {
+    /// Never true: empty lists are removed from the index.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn len(&self) -> u64 {
         match self {
             PostingList::One(_) => 1,
@@ -222,7 +227,8 @@ mod tests {
                 let got: Vec<u32> = p.select(&[a.clone(), b.clone()]).iter().collect();
                 let want: Vec<u32> = (0..sets.len() as u32)
                     .filter(|&i| {
-                        let get = |n: &str| sets[i as usize].iter().find(|(k, _)| *k == n).map_or("", |(_, v)| v);
+                        let get =
+                            |n: &str| sets[i as usize].iter().find(|(k, _)| *k == n).map_or("", |(_, v)| v);
                         a.matches(get(&a.name)) && b.matches(get(&b.name))
                     })
                     .collect();

@@ -33,10 +33,10 @@ impl SeriesSnapshot {
                 chunks.push(c.data.clone());
             }
         }
-        if let (Some(first), Some(last)) = (s.head.first_t(), s.head.last()) {
-            if overlaps(first, last.t, mint, maxt) {
-                chunks.push(Arc::from(s.head.bytes()));
-            }
+        if let (Some(first), Some(last)) = (s.head.first_t(), s.head.last())
+            && overlaps(first, last.t, mint, maxt)
+        {
+            chunks.push(Arc::from(s.head.bytes()));
         }
         let ooo: Vec<Sample> = s
             .ooo
@@ -158,12 +158,11 @@ impl Head {
         for slot in self.shards.iter() {
             let shard = slot.0.read();
             for id in shard.postings.select(matchers).iter() {
-                if let Some(s) = shard.get(id) {
-                    if let (Some(a), Some(b)) = (s.min_time(), s.max_time()) {
-                        if overlaps(a, b, mint, maxt) {
-                            f(s);
-                        }
-                    }
+                if let Some(s) = shard.get(id)
+                    && let (Some(a), Some(b)) = (s.min_time(), s.max_time())
+                    && overlaps(a, b, mint, maxt)
+                {
+                    f(s);
                 }
             }
         }
@@ -198,10 +197,10 @@ impl Head {
             }
         } else {
             self.for_each_matching(mint, maxt, matchers, |s| {
-                if let Some(v) = s.labels.get(name) {
-                    if !set.contains(v) {
-                        set.insert(v.to_owned());
-                    }
+                if let Some(v) = s.labels.get(name)
+                    && !set.contains(v)
+                {
+                    set.insert(v.to_owned());
                 }
             });
         }

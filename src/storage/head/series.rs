@@ -144,10 +144,10 @@ impl MemSeries {
     /// The stored value at exactly `t`, searching the OOO buffer and the chunks covering `t`
     /// (decoding them: this is the rare out-of-order path).
     fn find(&self, t: i64) -> Option<f64> {
-        if let Some(o) = &self.ooo {
-            if let Ok(i) = o.binary_search_by_key(&t, |s| s.t) {
-                return Some(o[i].v);
-            }
+        if let Some(o) = &self.ooo
+            && let Ok(i) = o.binary_search_by_key(&t, |s| s.t)
+        {
+            return Some(o[i].v);
         }
         let in_chunk = |data: &[u8]| {
             XorIter::new(data).ok().and_then(|mut it| it.find(|s| s.t >= t)).filter(|s| s.t == t).map(|s| s.v)
@@ -260,12 +260,59 @@ impl MemSeries {
         dropped
     }
 
+    /// Every stored sample in storage order: closed chunks, the open chunk, then the
+    /// out-of-order buffer (so not globally sorted when OOO samples exist).
+    pub fn all_samples(&self) -> Vec<Sample> {
+        let mut out = Vec::with_capacity(self.num_samples());
+        for c in &self.closed {
+            if let Ok(it) = XorIter::new(&c.data) {
+                out.extend(it);
+            }
+        }
+        if let Ok(it) = XorIter::new(self.head.bytes()) {
+            out.extend(it);
+        }
+        if let Some(o) = &self.ooo {
+            out.extend(o.iter().copied());
+        }
+        out
+    }
+
+    /// Removes the samples in `[mint, maxt]` by re-encoding the rest. The append rules keep
+    /// using the newest timestamp ever appended (like Prometheus's tombstones, a deletion
+    /// does not reopen the past). Returns how many samples were removed.
+    pub fn delete_range(&mut self, mint: i64, maxt: i64, o: &ChunkOpts) -> usize {
+        let mut all = self.all_samples();
+        let before = all.len();
+        all.retain(|s| s.t < mint || s.t > maxt);
+        let removed = before - all.len();
+        if removed == 0 {
+            return 0;
+        }
+        all.sort_by_key(|s| s.t);
+        let (max_t, last_v) = (self.max_t, self.last_v);
+        self.closed.clear();
+        self.head = XorEncoder::new();
+        self.ooo = None;
+        self.max_t = i64::MIN;
+        for s in all {
+            self.append_in_order(s.t, s.v, o);
+        }
+        self.max_t = max_t;
+        self.last_v = last_v;
+        removed
+    }
+
     /// Approximate heap + inline bytes of this series (for stats and the memory figure).
     pub fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.labels.heap_bytes()
             + self.head.size()
-            + self.closed.iter().map(|c| c.data.len() + 16 + std::mem::size_of::<ClosedChunk>()).sum::<usize>()
+            + self
+                .closed
+                .iter()
+                .map(|c| c.data.len() + 16 + std::mem::size_of::<ClosedChunk>())
+                .sum::<usize>()
             + self.ooo.as_ref().map_or(0, |o| o.capacity() * 16)
     }
 
@@ -301,9 +348,17 @@ mod tests {
             put(&mut s, i * 15_000, i as f64, &B).unwrap();
         }
         s.cut();
-        assert!(s.closed.iter().all(|c| c.num_samples() == 120), "{:?}", s.closed.iter().map(|c| c.num_samples()).collect::<Vec<_>>());
+        assert!(
+            s.closed.iter().all(|c| c.num_samples() == 120),
+            "{:?}",
+            s.closed.iter().map(|c| c.num_samples()).collect::<Vec<_>>()
+        );
         for c in &s.closed {
-            assert_eq!(c.min_t.div_euclid(O.block_range_ms), c.max_t.div_euclid(O.block_range_ms), "chunk spans a block boundary");
+            assert_eq!(
+                c.min_t.div_euclid(O.block_range_ms),
+                c.max_t.div_euclid(O.block_range_ms),
+                "chunk spans a block boundary"
+            );
         }
         assert_eq!(s.num_samples(), 4 * 480);
     }

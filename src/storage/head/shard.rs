@@ -81,7 +81,9 @@ impl Shard {
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(id);
             }
-            std::collections::hash_map::Entry::Occupied(_) => self.collisions.entry(hash).or_default().push(id),
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collisions.entry(hash).or_default().push(id)
+            }
         }
         self.live += 1;
     }

@@ -41,34 +41,34 @@ impl Head {
         (samples, series)
     }
 
-    /// Walks the whole head shard by shard (read locks), giving every series and then its
-    /// samples in storage order (closed chunks, open chunk, out-of-order buffer). Used to
-    /// write a checkpoint; the caller keeps writers out meanwhile.
-    pub fn dump(&self, mut series: impl FnMut(SeriesRef, &Labels), mut samples: impl FnMut(&[SampleRecord])) {
+    /// Every series (shard by shard, read locks) with its ref and labels. Used to write a
+    /// checkpoint; the caller keeps writers out meanwhile.
+    pub fn dump_series(&self, mut f: impl FnMut(SeriesRef, Labels)) {
+        for (si, slot) in self.shards.iter().enumerate() {
+            let shard = slot.0.read();
+            for (id, s) in shard.series.iter().enumerate() {
+                if let Some(s) = s {
+                    f(SeriesRef::new(si, id as u32), s.labels.to_labels());
+                }
+            }
+        }
+    }
+
+    /// Every series' samples in storage order (closed chunks, open chunk, out-of-order
+    /// buffer), one call per series with samples. Used to write a checkpoint.
+    pub fn dump_samples(&self, mut f: impl FnMut(&[SampleRecord])) {
         let mut buf = Vec::with_capacity(1024);
         for (si, slot) in self.shards.iter().enumerate() {
             let shard = slot.0.read();
             for (id, s) in shard.series.iter().enumerate() {
                 let Some(s) = s else { continue };
-                series(SeriesRef::new(si, id as u32), &s.labels.to_labels());
-            }
-            for (id, s) in shard.series.iter().enumerate() {
-                let Some(s) = s else { continue };
                 let r = SeriesRef::new(si, id as u32).0;
                 buf.clear();
-                for c in &s.closed {
-                    if let Ok(it) = cairn_format::XorIter::new(&c.data) {
-                        buf.extend(it.map(|x| SampleRecord { series_ref: r, t: x.t, v: x.v }));
-                    }
-                }
-                if let Ok(it) = cairn_format::XorIter::new(s.head.bytes()) {
-                    buf.extend(it.map(|x| SampleRecord { series_ref: r, t: x.t, v: x.v }));
-                }
-                if let Some(o) = &s.ooo {
-                    buf.extend(o.iter().map(|x| SampleRecord { series_ref: r, t: x.t, v: x.v }));
+                for x in s.all_samples() {
+                    buf.push(SampleRecord { series_ref: r, t: x.t, v: x.v });
                 }
                 if !buf.is_empty() {
-                    samples(&buf);
+                    f(&buf);
                 }
             }
         }

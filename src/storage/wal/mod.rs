@@ -61,14 +61,20 @@ pub struct Wal {
 
 fn open_segment(dir: &Path, n: u64) -> Result<(File, PathBuf), StorageError> {
     let path = dir.join(segments::segment_name(n));
-    let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| StorageError::io(&path, e))?;
+    let file =
+        OpenOptions::new().create(true).append(true).open(&path).map_err(|e| StorageError::io(&path, e))?;
     sync_dir(dir)?;
     Ok((file, path))
 }
 
 impl Wal {
     /// Opens a writer on a new segment numbered `last_segment + 1`.
-    pub fn open(dir: &Path, last_segment: u64, policy: FsyncPolicy, segment_bytes: u64) -> Result<Arc<Wal>, StorageError> {
+    pub fn open(
+        dir: &Path,
+        last_segment: u64,
+        policy: FsyncPolicy,
+        segment_bytes: u64,
+    ) -> Result<Arc<Wal>, StorageError> {
         let segment = last_segment + 1;
         let (file, path) = open_segment(dir, segment)?;
         let wal = Arc::new(Wal {
@@ -76,7 +82,15 @@ impl Wal {
             policy,
             segment_bytes,
             pending: Mutex::new(Pending { buf: Vec::with_capacity(1 << 16), end: 0 }),
-            io: Mutex::new(Io { file, path, segment, segment_len: 0, written: 0, synced: 0, spare: Vec::new() }),
+            io: Mutex::new(Io {
+                file,
+                path,
+                segment,
+                segment_len: 0,
+                written: 0,
+                synced: 0,
+                spare: Vec::new(),
+            }),
             written: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             poisoned: Mutex::new(None),
@@ -245,7 +259,11 @@ impl Wal {
         let tmp = self.dir.join(format!("{name}.tmp"));
         let dst = self.dir.join(&name);
         let file = File::create(&tmp).map_err(|e| StorageError::io(&tmp, e))?;
-        let mut w = CheckpointWriter { out: std::io::BufWriter::with_capacity(1 << 20, file), buf: Vec::new(), path: tmp.clone() };
+        let mut w = CheckpointWriter {
+            out: std::io::BufWriter::with_capacity(1 << 20, file),
+            buf: Vec::new(),
+            path: tmp.clone(),
+        };
         fill(&mut w)?;
         let file = w.out.into_inner().map_err(|e| StorageError::io(&tmp, e.into_error()))?;
         file.sync_all().map_err(|e| StorageError::io(&tmp, e))?;

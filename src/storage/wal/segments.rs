@@ -33,10 +33,11 @@ pub fn list(dir: &Path) -> Result<Listing, StorageError> {
             l.temporaries.push(path);
         } else if let Some(n) = name.strip_prefix("checkpoint.").and_then(|s| s.parse::<u64>().ok()) {
             l.checkpoints.push((n, path));
-        } else if name.len() == 8 && name.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(n) = name.parse::<u64>() {
-                l.segments.push((n, path));
-            }
+        } else if name.len() == 8
+            && name.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(n) = name.parse::<u64>()
+        {
+            l.segments.push((n, path));
         }
     }
     l.segments.sort();
