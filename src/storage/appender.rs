@@ -12,7 +12,9 @@
 //! - `commit` applies the batch in append order per series. A sample that passed `append`
 //!   but is no longer acceptable at commit (an earlier sample of the same batch or another
 //!   appender's commit made it out of order or a conflicting duplicate) is dropped and
-//!   counted in `HeadStats::dropped_at_commit`; this is Prometheus's behaviour too.
+//!   counted in `HeadStats::dropped_at_commit`; this is Prometheus's behaviour too. The
+//!   out-of-order window of a commit's samples is measured from the head's newest sample
+//!   as of the start of the commit.
 //! - `commit` returns once the batch is in the WAL according to the fsync policy: written to
 //!   the OS (`Interval`) or fsynced (`Always`). On error nothing is acknowledged; if the WAL
 //!   failed it is poisoned and the database refuses writes until reopened.
@@ -98,6 +100,7 @@ impl Appender {
                 return Err(StorageError::Closed);
             }
             inner.wal.check_poisoned()?;
+            let bounds = inner.head.bounds();
             // Group by shard; stable, so per-series order is kept.
             self.pending.sort_by_key(|(r, _, _)| r.shard());
             let mut rest = &self.pending[..];
@@ -109,6 +112,7 @@ impl Appender {
                 let wal = &inner.wal;
                 inner.head.commit_shard(
                     si,
+                    &bounds,
                     group.iter().filter_map(|(r, t, v)| r.local().map(|id| (id, *t, *v))),
                     &mut self.scratch,
                     |accepted| {

@@ -3,7 +3,7 @@
 //! the shard's write lock, so for every series the WAL order equals the head order (replay
 //! then reproduces the head exactly). Owns no WAL I/O itself.
 
-use super::series::Placement;
+use super::series::{Placement, SampleBounds};
 use super::{Head, SeriesRef};
 use crate::storage::error::AppendError;
 use cairn_format::Labels;
@@ -55,9 +55,12 @@ impl Head {
     /// Samples that are no longer acceptable (a concurrent commit got there first, or the
     /// series was truncated away) are dropped and counted. `log` receives the accepted,
     /// non-duplicate samples, still under the lock. Returns how many were stored.
+    /// `bounds` are taken once at the start of the commit, so the out-of-order window of
+    /// every sample of a commit is relative to the head's newest sample *before* it.
     pub fn commit_shard(
         &self,
         si: usize,
+        bounds: &SampleBounds,
         batch: impl Iterator<Item = (u32, i64, f64)>,
         accepted: &mut Vec<SampleRecord>,
         log: impl FnOnce(&[SampleRecord]),
@@ -65,21 +68,19 @@ impl Head {
         accepted.clear();
         let mut shard = self.shard(si).write();
         let opts = self.chunk_opts;
-        let mut bounds = self.bounds();
         let (mut mint, mut maxt, mut dropped) = (i64::MAX, i64::MIN, 0u64);
         for (id, t, v) in batch {
             let Some(s) = shard.get_mut(id) else {
                 dropped += 1;
                 continue;
             };
-            match s.check(t, v, &bounds) {
+            match s.check(t, v, bounds) {
                 Ok(Placement::Duplicate) => {}
                 Ok(p) => {
                     s.store(t, v, p, &opts);
                     accepted.push(SampleRecord { series_ref: SeriesRef::new(si, id).0, t, v });
                     mint = mint.min(t);
                     maxt = maxt.max(t);
-                    bounds.head_max_t = bounds.head_max_t.max(t);
                 }
                 Err(_) => dropped += 1,
             }
