@@ -7,7 +7,7 @@
 pub mod engine;
 pub mod error;
 pub(crate) mod eval;
-pub(crate) mod functions;
+pub mod functions;
 pub mod mem;
 pub mod storage;
 pub mod value;

@@ -1,7 +1,7 @@
 //! Aggregation operators (`sum`, `avg`, `min`, `max`, `count`, `group`, `stddev`, `stdvar`,
 //! `quantile`, `count_values`, `topk`, `bottomk`, `limitk`, `limit_ratio`) with `by`/`without`.
-//! Each group is computed per step over the member series. Owns Prometheus's float
-//! accumulation rules (Kahan sums, overflow-safe mean, NaN handling of min/max).
+//! Each group is computed per step over the member series; the float accumulators are the
+//! kernels in `functions::kernels::aggr`.
 
 use std::collections::HashMap;
 
@@ -14,7 +14,8 @@ use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
 use super::{Evaluator, SSeries, Steps, Val};
 use crate::error::QueryError;
-use crate::functions::math::{format_go_float, kahan_inc, quantile_sorted};
+use crate::functions::kernels::aggr::{AvgAcc, KahanSum, VarianceAcc, format_value_label, max_step, min_step, quantile};
+use crate::functions::math::format_go_g;
 
 /// Group key of a series under `by`/`without`.
 fn group_key(l: &Labels, m: &Option<LabelModifier>) -> Labels {
@@ -24,82 +25,6 @@ fn group_key(l: &Labels, m: &Option<LabelModifier>) -> Labels {
         Some(LabelModifier::Exclude(ls)) => Labels::from_sorted(
             l.iter().filter(|x| x.name != METRIC_NAME && !ls.labels.contains(&x.name)).cloned().collect(),
         ),
-    }
-}
-
-/// Running state of a float average, Prometheus-style.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct Mean {
-    count: f64,
-    sum: f64,
-    c: f64,
-    mean: f64,
-    incremental: bool,
-}
-
-impl Mean {
-    pub fn add(&mut self, v: f64) {
-        self.count += 1.0;
-        if self.count == 1.0 {
-            self.sum = v;
-            self.mean = v;
-            self.c = 0.0;
-            return;
-        }
-        if !self.incremental {
-            let (nv, nc) = kahan_inc(v, self.sum, self.c);
-            if !nv.is_infinite() {
-                self.sum = nv;
-                self.c = nc;
-                return;
-            }
-            self.incremental = true;
-            self.mean = self.sum / (self.count - 1.0);
-            self.c /= self.count - 1.0;
-        }
-        if self.mean.is_infinite() {
-            if v.is_infinite() && (self.mean > 0.0) == (v > 0.0) {
-                return;
-            }
-            if !v.is_infinite() && !v.is_nan() {
-                return;
-            }
-        }
-        let q = (self.count - 1.0) / self.count;
-        let (m, c) = kahan_inc(v / self.count, q * self.mean, q * self.c);
-        self.mean = m;
-        self.c = c;
-    }
-
-    pub fn value(&self) -> f64 {
-        if self.incremental { self.mean + self.c } else { (self.sum + self.c) / self.count }
-    }
-}
-
-/// Welford variance with a compensated mean.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct Var {
-    count: f64,
-    mean: f64,
-    c: f64,
-    m2: f64,
-    c2: f64,
-}
-
-impl Var {
-    pub fn add(&mut self, v: f64) {
-        self.count += 1.0;
-        let delta = v - (self.mean + self.c);
-        let (m, c) = kahan_inc(delta / self.count, self.mean, self.c);
-        self.mean = m;
-        self.c = c;
-        let (a, c2) = kahan_inc(delta * (v - (self.mean + self.c)), self.m2, self.c2);
-        self.m2 = a;
-        self.c2 = c2;
-    }
-
-    pub fn variance(&self) -> f64 {
-        (self.m2 + self.c2) / self.count
     }
 }
 
@@ -153,7 +78,7 @@ impl Evaluator<'_> {
             let bad = ps.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0).copied().unwrap_or(f64::NAN);
             let near = a.param.as_deref().map(expr_text).unwrap_or_default();
             self.warn(
-                &format!("quantile value should be between 0 and 1, got {}", format_go_float(bad)),
+                &format!("quantile value should be between 0 and 1, got {}", format_value_label(bad)),
                 &near,
             );
         }
@@ -168,32 +93,29 @@ impl Evaluator<'_> {
                 }
                 *slot = Some(match op {
                     T_SUM => {
-                        let (mut sum, mut c) = (0.0, 0.0);
-                        for v in it {
-                            (sum, c) = kahan_inc(v, sum, c);
-                        }
-                        sum + c
+                        let mut k = KahanSum::new();
+                        it.for_each(|v| k.add(v));
+                        k.sum()
                     }
                     T_AVG => {
-                        let mut m = Mean::default();
+                        let mut m = AvgAcc::new(it.next().unwrap_or(f64::NAN));
                         it.for_each(|v| m.add(v));
                         m.value()
                     }
                     T_COUNT => it.count() as f64,
                     T_GROUP => 1.0,
-                    T_MIN => it.fold(f64::NAN, |acc, v| if acc.is_nan() || v < acc { v } else { acc }),
-                    T_MAX => it.fold(f64::NAN, |acc, v| if acc.is_nan() || v > acc { v } else { acc }),
+                    T_MIN => it.fold(f64::NAN, min_step),
+                    T_MAX => it.fold(f64::NAN, max_step),
                     T_STDDEV | T_STDVAR => {
-                        let mut var = Var::default();
+                        let mut var = VarianceAcc::new(it.next().unwrap_or(f64::NAN));
                         it.for_each(|v| var.add(v));
-                        if op == T_STDDEV { var.variance().sqrt() } else { var.variance() }
+                        if op == T_STDDEV { var.stddev() } else { var.stdvar() }
                     }
                     T_QUANTILE => {
                         buf.clear();
                         buf.extend(it);
-                        buf.sort_by(|x, y| x.total_cmp(y));
                         let q = param_scalar.as_ref().map(|p| p[step]).unwrap_or(f64::NAN);
-                        quantile_sorted(q, &buf)
+                        quantile(q, &mut buf)
                     }
                     _ => return Err(QueryError::BadData(format!("unsupported aggregation {}", a.op))),
                 });
@@ -241,7 +163,7 @@ impl Evaluator<'_> {
                 return Err(QueryError::exec("Parameter value is NaN"));
             }
             if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&p) {
-                return Err(QueryError::exec(format!("Scalar value {} overflows int64", format_go_float(p))));
+                return Err(QueryError::exec(format!("Scalar value {} overflows int64", format_go_g(p))));
             }
             let k = p as i64;
             if k < 1 {
@@ -334,7 +256,7 @@ fn count_values(
             for &i in members {
                 let Some(v) = input[i].vals[step] else { continue };
                 let mut l = key.clone();
-                l.set(label, &format_go_float(v));
+                l.set(label, &format_value_label(v));
                 let idx = *index.entry(l.clone()).or_insert_with(|| {
                     out.push(SSeries { labels: l, vals: vec![None; n], drop_name: false });
                     out.len() - 1

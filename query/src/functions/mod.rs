@@ -1,30 +1,37 @@
 //! Function dispatch: evaluates a `Call` node's arguments over all steps and applies the
 //! function, deciding for each function whether the metric name is dropped (delayed
 //! removal), which annotations it raises, and how its output series are merged. The pure
-//! per-window / per-value math lives in [`range`], [`math`], [`labels`], [`time`],
-//! [`histogram`] (and, once merged, the `kernels` module of the funcs helper).
+//! per-window / per-value math lives in [`kernels`] (pure, owned by the funcs helper); [`range`]
+//! maps range functions onto them, [`labels`] and [`histogram`] hold the label-aware parts.
 
 pub(crate) mod histogram;
+pub mod kernels;
 pub(crate) mod labels;
 pub(crate) mod math;
 pub(crate) mod range;
-pub(crate) mod time;
 
 use cairn_format::{Labels, METRIC_NAME};
 use promql_parser::parser::{Call, Expr};
 
 use crate::error::QueryError;
+use kernels::math as km;
+
+/// Applies calendar function `name` to Unix seconds `v` (UTC).
+fn date_fn(name: &str, v: f64) -> f64 {
+    use kernels::time as kt;
+    match name {
+        "year" => kt::year(v),
+        "month" => kt::month(v),
+        "day_of_month" => kt::day_of_month(v),
+        "day_of_week" => kt::day_of_week(v),
+        "day_of_year" => kt::day_of_year(v),
+        "days_in_month" => kt::days_in_month(v),
+        "hour" => kt::hour(v),
+        _ => kt::minute(v),
+    }
+}
 use crate::eval::{Evaluator, MatrixVal, SSeries, Steps, Val, merge_series};
 
-/// Go's `math.Max` (NaN wins).
-fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
-}
-
-/// Go's `math.Min` (NaN wins).
-fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) }
-}
 
 fn unwrap_parens(e: &Expr) -> &Expr {
     match e {
@@ -36,37 +43,29 @@ fn unwrap_parens(e: &Expr) -> &Expr {
 /// A simple one-argument float function, if `name` is one.
 fn simple_fn(name: &str) -> Option<fn(f64) -> f64> {
     Some(match name {
-        "abs" => f64::abs,
-        "ceil" => f64::ceil,
-        "floor" => f64::floor,
-        "exp" => f64::exp,
-        "ln" => f64::ln,
-        "log2" => f64::log2,
-        "log10" => f64::log10,
-        "sqrt" => f64::sqrt,
-        "sgn" => |v: f64| {
-            if v > 0.0 {
-                1.0
-            } else if v < 0.0 {
-                -1.0
-            } else {
-                v
-            }
-        },
-        "sin" => f64::sin,
-        "cos" => f64::cos,
-        "tan" => f64::tan,
-        "asin" => f64::asin,
-        "acos" => f64::acos,
-        "atan" => f64::atan,
-        "sinh" => f64::sinh,
-        "cosh" => f64::cosh,
-        "tanh" => f64::tanh,
-        "asinh" => f64::asinh,
-        "acosh" => f64::acosh,
-        "atanh" => f64::atanh,
-        "deg" => |v: f64| v * 180.0 / std::f64::consts::PI,
-        "rad" => |v: f64| v * std::f64::consts::PI / 180.0,
+        "abs" => km::abs,
+        "ceil" => km::ceil,
+        "floor" => km::floor,
+        "exp" => km::exp,
+        "ln" => km::ln,
+        "log2" => km::log2,
+        "log10" => km::log10,
+        "sqrt" => km::sqrt,
+        "sgn" => km::sgn,
+        "sin" => km::sin,
+        "cos" => km::cos,
+        "tan" => km::tan,
+        "asin" => km::asin,
+        "acos" => km::acos,
+        "atan" => km::atan,
+        "sinh" => km::sinh,
+        "cosh" => km::cosh,
+        "tanh" => km::tanh,
+        "asinh" => km::asinh,
+        "acosh" => km::acosh,
+        "atanh" => km::atanh,
+        "deg" => km::deg,
+        "rad" => km::rad,
         _ => return None,
     })
 }
@@ -150,10 +149,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
                 Some(e) => ev.eval_scalar(e, s)?,
                 None => vec![1.0; s.n],
             };
-            Ok(Val::Vector(merge_series(map_values(v, true, |i, x| {
-                let inv = 1.0 / to[i];
-                Some((x * inv + 0.5).floor() / inv)
-            }))?))
+            Ok(Val::Vector(merge_series(map_values(v, true, |i, x| Some(km::round(x, to[i]))))?))
         }
         "clamp" | "clamp_min" | "clamp_max" => {
             let v = ev.eval_vector(args[0], s)?;
@@ -163,11 +159,9 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
                 None => vec![f64::NAN; s.n],
             };
             Ok(Val::Vector(merge_series(map_values(v, true, |i, x| match name {
-                "clamp" => {
-                    (a[i] <= b[i] || a[i].is_nan() || b[i].is_nan()).then(|| go_max(a[i], go_min(b[i], x)))
-                }
-                "clamp_min" => Some(go_max(a[i], x)),
-                _ => Some(go_min(a[i], x)),
+                "clamp" => km::clamp(x, a[i], b[i]),
+                "clamp_min" => Some(km::clamp_min(x, a[i])),
+                _ => Some(km::clamp_max(x, a[i])),
             }))?))
         }
         "sort" | "sort_desc" => {
@@ -184,18 +178,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
             let desc = name == "sort_desc";
             v.sort_by(|a, b| {
                 let (x, y) = (a.vals[0].unwrap_or(f64::NAN), b.vals[0].unwrap_or(f64::NAN));
-                match (x.is_nan(), y.is_nan()) {
-                    (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => std::cmp::Ordering::Greater,
-                    (false, true) => std::cmp::Ordering::Less,
-                    _ => {
-                        if desc {
-                            y.partial_cmp(&x).unwrap_or(std::cmp::Ordering::Equal)
-                        } else {
-                            x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal)
-                        }
-                    }
-                }
+                if desc { kernels::aggr::sort_desc_cmp(x, y) } else { kernels::aggr::sort_asc_cmp(x, y) }
             });
             Ok(Val::Vector(v))
         }
@@ -254,7 +237,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
                     drop_name: false,
                 }],
             };
-            Ok(Val::Vector(merge_series(map_values(v, true, |_, x| Some(time::date_fn(name, x))))?))
+            Ok(Val::Vector(merge_series(map_values(v, true, |_, x| Some(date_fn(name, x))))?))
         }
         "histogram_quantile" => histogram::histogram_quantile(ev, &args, s),
         "histogram_count"
@@ -331,26 +314,14 @@ fn range_call(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr], s: &Steps) -> 
                 );
             }
         }
-        "holt_winters" | "double_exponential_smoothing" => {
-            for (&sf, &tf) in params[0].iter().zip(&params[1]) {
-                if !(sf > 0.0 && sf < 1.0) {
-                    return Err(QueryError::exec(format!(
-                        "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
-                    )));
-                }
-                if !(tf > 0.0 && tf < 1.0) {
-                    return Err(QueryError::exec(format!(
-                        "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
-                    )));
-                }
-            }
-        }
         _ => {}
     }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     let counter_fn = matches!(name, "rate" | "increase");
     let mut out = Vec::with_capacity(m.series.len());
     let mut pbuf = vec![0.0; params.len()];
+    let mut scratch = Vec::new();
+    let mut failure: Option<String> = None;
     for ser in &m.series {
         ev.check_interrupt()?;
         if counter_fn && ser.samples.len() >= 2 {
@@ -373,8 +344,14 @@ fn range_call(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr], s: &Steps) -> 
                 ts: s.ts(i),
                 params: &pbuf,
             };
-            vals[i] = range::apply(name, &win);
+            match range::apply(name, &win, &mut scratch) {
+                Ok(v) => vals[i] = v,
+                Err(e) => failure = Some(e),
+            }
         });
+        if let Some(e) = failure.take() {
+            return Err(QueryError::exec(e));
+        }
         if vals.iter().any(Option::is_some) {
             out.push(SSeries { labels: ser.labels.clone(), vals, drop_name: ser.drop_name || !keep_name });
         }
