@@ -14,7 +14,9 @@ use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
 use super::{Evaluator, SSeries, Steps, Val};
 use crate::error::QueryError;
-use crate::functions::kernels::aggr::{AvgAcc, KahanSum, VarianceAcc, format_value_label, max_step, min_step, quantile};
+use crate::functions::kernels::aggr::{
+    AvgAcc, KahanSum, VarianceAcc, format_value_label, max_step, min_step, quantile,
+};
 use crate::functions::math::format_go_g;
 
 /// Group key of a series under `by`/`without`.
@@ -51,7 +53,7 @@ impl Evaluator<'_> {
         let mut gindex: HashMap<Labels, usize> = HashMap::new();
         let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
         for (i, ser) in input.iter().enumerate() {
-            let key = group_key(&ser.effective_labels(), &a.modifier);
+            let key = group_key(&ser.labels, &a.modifier);
             match gindex.get(&key) {
                 Some(&g) => groups[g].1.push(i),
                 None => {
@@ -120,7 +122,8 @@ impl Evaluator<'_> {
                     _ => return Err(QueryError::BadData(format!("unsupported aggregation {}", a.op))),
                 });
             }
-            out.push(SSeries { labels: key, vals, drop_name: false });
+            let drop_name = members.iter().any(|&i| input[i].drop_name);
+            out.push(SSeries { labels: key, vals, drop_name });
         }
         out.retain(|s| s.vals.iter().any(Option::is_some));
         Ok(Val::Vector(out))

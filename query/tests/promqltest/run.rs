@@ -67,6 +67,8 @@ fn experimental_text(expr: &str) -> bool {
         "fill(",
         "fill (",
         "fill_left",
+        ">/",
+        "</",
         "fill_right",
         "step()",
         "range()",
@@ -74,7 +76,8 @@ fn experimental_text(expr: &str) -> bool {
         "max_of(",
         "info(",
     ];
-    if markers.iter().any(|m| expr.contains(m)) {
+    let lower = expr.to_ascii_lowercase();
+    if markers.iter().any(|m| lower.contains(m)) {
         return true;
     }
     // Duration arithmetic inside brackets or after offset / @.
