@@ -323,12 +323,8 @@ fn add_at(e: &mut Expr, at: std::time::SystemTime) {
     match e {
         Expr::VectorSelector(vs) if vs.at.is_none() => vs.at = Some(AtModifier::At(at)),
         Expr::MatrixSelector(ms) if ms.vs.at.is_none() => ms.vs.at = Some(AtModifier::At(at)),
-        Expr::Subquery(sq) => {
-            // Once the subquery has an `@` (given or added), its inside is left alone.
-            if sq.at.is_none() {
-                sq.at = Some(AtModifier::At(at));
-            }
-        }
+        // Once a subquery has an `@` (given or added), its inside is left alone.
+        Expr::Subquery(sq) if sq.at.is_none() => sq.at = Some(AtModifier::At(at)),
         Expr::Aggregate(a) => {
             if let Some(p) = &mut a.param {
                 add_at(p, at);
