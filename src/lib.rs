@@ -2,5 +2,6 @@
 
 pub mod api;
 pub mod cli;
+pub mod rules;
 pub mod selfmetrics;
 pub mod server;
