@@ -7,26 +7,27 @@
 //! [`RuleAppender`], which the server implements with the real engine and database. Owns no
 //! HTTP routes either: [`api`] renders `serde_json::Value`s that the server mounts.
 
-// pub mod alerting;
-// pub mod api;
-// pub mod cli;
+pub mod alerting;
+pub mod api;
+pub mod cli;
 pub mod duration;
-// pub mod file;
-// pub mod group;
-// pub mod manager;
-// pub mod notifier;
-// pub mod recording;
+pub mod file;
+pub mod group;
+pub mod health;
+pub mod manager;
+pub mod notifier;
+pub mod recording;
 pub mod template;
-// pub mod unittest;
+pub mod unittest;
 
 use cairn_format::Labels;
 
-// pub use alerting::{Alert, AlertState, AlertingRule};
-// pub use file::{RuleError, RuleFile, parse_rule_file, parse_rule_str};
-// pub use group::{Group, GroupMetrics};
-// pub use manager::{ManagerOptions, RuleManager};
-// pub use notifier::{AlertmanagerConfig, Notifier, NotifierOptions};
-// pub use recording::RecordingRule;
+pub use alerting::{Alert, AlertState, AlertingRule};
+pub use file::{RuleError, RuleFile, parse_rule_file, parse_rule_str};
+pub use group::{Group, GroupMetrics};
+pub use manager::{ManagerOptions, RuleManager};
+pub use notifier::{AlertmanagerConfig, Notifier, NotifierOptions};
+pub use recording::RecordingRule;
 
 /// The result of an instant query as rules see it.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,6 +55,9 @@ pub trait RuleQuerier: Send + Sync {
 pub trait RuleAppender: Send + Sync {
     fn append_batch(&self, samples: &[(Labels, i64, f64)]) -> Result<(), String>;
 }
+
+/// A metric sample for `/metrics`: name, labels, value.
+pub type MetricSample = (String, Vec<(String, String)>, f64);
 
 /// Current wall-clock time in ms since the Unix epoch.
 pub fn now_ms() -> i64 {

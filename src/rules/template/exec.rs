@@ -281,7 +281,10 @@ impl<'a> Exec<'a> {
                 }
                 Value::Sample(s) if f == "Value" => Value::Float(s.value),
                 Value::Nil => {
-                    return Err(ExecError { line, msg: format!("nil pointer evaluating interface {{}}.{f}") });
+                    return Err(ExecError {
+                        line,
+                        msg: format!("nil pointer evaluating interface {{}}.{f}"),
+                    });
                 }
                 other => {
                     return Err(ExecError {

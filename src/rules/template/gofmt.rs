@@ -130,6 +130,15 @@ pub fn format_e(v: f64, prec: usize, upper: bool) -> String {
     out
 }
 
+/// Go's `strconv.FormatFloat(v, 'e', -1, 64)`: shortest digits in exponent form.
+pub fn format_e_shortest(v: f64) -> String {
+    if let Some(s) = special(v) {
+        return s;
+    }
+    let (d, dp) = digits(v, None);
+    fmt_e(v.is_sign_negative(), &d, dp, d.len() - 1, false)
+}
+
 /// Go's `%f` with a precision.
 pub fn format_f(v: f64, prec: usize) -> String {
     if let Some(s) = special(v) {
@@ -337,6 +346,9 @@ mod tests {
         assert_eq!(format_g(100000.0, None), "100000");
         assert_eq!(format_g(0.0001, None), "0.0001");
         assert_eq!(format_g(0.00001, None), "1e-05");
+        assert_eq!(format_e_shortest(1.0), "1e+00");
+        assert_eq!(format_e_shortest(-1234.5), "-1.2345e+03");
+        assert_eq!(format_e_shortest(0.0), "0e+00");
     }
 
     #[test]

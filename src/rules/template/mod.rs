@@ -91,7 +91,9 @@ pub fn expand_alert(name: &str, text: &str, data: &AlertData, env: &FuncEnv) -> 
     let tmpl = match Template::parse(name, &full) {
         Ok(t) => t,
         Err(e) => {
-            return format!("<error expanding template: error parsing template {name}: template: {name}:{e}>");
+            return format!(
+                "<error expanding template: error parsing template {name}: template: {name}:{e}>"
+            );
         }
     };
     let mut m = std::collections::BTreeMap::new();

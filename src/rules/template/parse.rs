@@ -54,14 +54,14 @@ pub fn parse(tokens: &[Token], is_func: &dyn Fn(&str) -> bool) -> Result<Vec<Nod
     let (nodes, end) = p.list()?;
     match end {
         End::Eof => Ok(nodes),
-        End::End(line) => Err(TemplateError::parse(line, "unexpected {{end}}")),
+        End::Close(line) => Err(TemplateError::parse(line, "unexpected {{end}}")),
         End::Else(line, _) => Err(TemplateError::parse(line, "unexpected {{else}}")),
     }
 }
 
 enum End {
     Eof,
-    End(usize),
+    Close(usize),
     /// `{{else}}` or `{{else if ...}}` / `{{else with ...}}` (the keyword after else, if any).
     Else(usize, Option<String>),
 }
@@ -113,7 +113,7 @@ impl Parser<'_> {
                             "end" => {
                                 self.pos += 1;
                                 self.expect_close("end")?;
-                                return Ok((nodes, End::End(line)));
+                                return Ok((nodes, End::Close(line)));
                             }
                             "else" => {
                                 self.pos += 1;
@@ -189,11 +189,11 @@ impl Parser<'_> {
                     format!("unexpected EOF: {{{{{kw}}}}} without {{{{end}}}}"),
                 ));
             }
-            End::End(_) => Vec::new(),
+            End::Close(_) => Vec::new(),
             End::Else(eline, None) => {
                 let (els, end2) = self.list()?;
                 match end2 {
-                    End::End(_) => els,
+                    End::Close(_) => els,
                     End::Eof => return Err(TemplateError::parse(eline, "unexpected EOF")),
                     End::Else(l, _) => return Err(TemplateError::parse(l, "expected end; found {{else}}")),
                 }
@@ -223,11 +223,8 @@ impl Parser<'_> {
             // Look ahead: `$x :=`, `$x =`, `$i, $e :=`.
             let save = self.pos;
             let mut names = Vec::new();
-            loop {
-                match self.next() {
-                    Some(Tok::Var(v)) => names.push(v),
-                    _ => break,
-                }
+            while let Some(Tok::Var(v)) = self.next() {
+                names.push(v);
                 match self.peek() {
                     Some(Tok::Comma) => {
                         self.pos += 1;

@@ -1,0 +1,1 @@
+//! `cairn check rules` and `cairn test rules`.

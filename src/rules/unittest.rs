@@ -1,0 +1,1 @@
+//! promtool unit-test files.
