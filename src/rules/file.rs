@@ -220,7 +220,12 @@ pub fn parse_rule_str(file: &str, text: &str) -> Result<RuleFile, Vec<RuleError>
                 let (line, col) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
                 let msg = e.to_string();
                 // The library's message may carry its own location/snippet; keep the first line.
-                let first = msg.lines().next().unwrap_or("").to_string();
+                let mut first = msg.lines().next().unwrap_or("").to_string();
+                if let Some(rest) = first.strip_prefix("error: line ")
+                    && let Some(i) = rest.find(": ")
+                {
+                    first = rest[i + 2..].to_string();
+                }
                 return Err(vec![err(line, col, first)]);
             }
         }
@@ -270,7 +275,7 @@ pub fn parse_rule_str(file: &str, text: &str) -> Result<RuleFile, Vec<RuleError>
         let mut rules = Vec::new();
         for (i, r) in g.rules.into_iter().enumerate() {
             let (rl, rc) = (r.referenced.line(), r.referenced.column());
-            match validate_rule(&gname, i + 1, r.value, rl) {
+            match validate_rule(&gname, i + 1, r.value, (rl, rc)) {
                 Ok(spec) => rules.push(spec),
                 Err(errs) => {
                     for (line, col, msg) in errs {
@@ -299,8 +304,9 @@ fn validate_rule(
     group: &str,
     idx: usize,
     r: RawRule,
-    line: u64,
+    pos: (u64, u64),
 ) -> Result<RuleSpec, Vec<(u64, u64, String)>> {
+    let line = pos.0;
     let at = |s: &Option<Spanned<Scalar>>| {
         s.as_ref().map(|s| (s.referenced.line(), s.referenced.column())).unwrap_or((0, 0))
     };
@@ -324,11 +330,11 @@ fn validate_rule(
         } else if r.alert.is_some() {
             push(at(&r.alert), "field 'alert' must be set in rule".into());
         } else {
-            push((line, 0), "one of 'record' or 'alert' must be set".into());
+            push(pos, "one of 'record' or 'alert' must be set".into());
         }
     }
     if expr.is_empty() {
-        push(if r.expr.is_some() { expr_pos } else { (line, 0) }, "field 'expr' must be set in rule".into());
+        push(if r.expr.is_some() { expr_pos } else { pos }, "field 'expr' must be set in rule".into());
     } else if let Err(e) = parse_expr(&expr) {
         push(expr_pos, format!("could not parse expression: {e}"));
     }
@@ -462,7 +468,7 @@ groups:
         let e = errors(
             "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        annotations:\n          s: '{{ $labels.x'\n",
         );
-        assert!(e[0].contains("error parsing template"), "{e:?}");
+        assert!(e[0].contains("annotation \"s\": template: __alert_A:1: unclosed action"), "{e:?}");
 
         let e =
             errors("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        for: 5x\n");

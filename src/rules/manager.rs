@@ -294,6 +294,11 @@ impl RuleManager {
         }
     }
 
+    /// Evaluates one group at `ts` and sends its due alerts.
+    pub fn eval_group_at(&self, g: &Group, ts: i64) {
+        self.shared.eval_and_notify(g, ts);
+    }
+
     /// Restores alert state of every group at `ts` (what the scheduler does after start).
     pub fn restore_all_at(&self, ts: i64) {
         let o = &self.shared.opts;

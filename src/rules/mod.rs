@@ -14,6 +14,7 @@ pub mod duration;
 pub mod file;
 pub mod group;
 pub mod health;
+pub mod local;
 pub mod manager;
 pub mod notifier;
 pub mod recording;

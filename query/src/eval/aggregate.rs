@@ -14,7 +14,9 @@ use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
 use super::{Evaluator, SSeries, Steps, Val};
 use crate::error::QueryError;
-use crate::functions::kernels::aggr::{AvgAcc, KahanSum, VarianceAcc, format_value_label, max_step, min_step, quantile};
+use crate::functions::kernels::aggr::{
+    AvgAcc, KahanSum, VarianceAcc, format_value_label, max_step, min_step, quantile,
+};
 use crate::functions::math::format_go_g;
 
 /// Group key of a series under `by`/`without`.

@@ -32,7 +32,6 @@ fn date_fn(name: &str, v: f64) -> f64 {
 }
 use crate::eval::{Evaluator, MatrixVal, SSeries, Steps, Val, merge_series};
 
-
 fn unwrap_parens(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => unwrap_parens(&p.expr),

@@ -94,4 +94,3 @@ pub(crate) fn apply(name: &str, w: &Window<'_>, scratch: &mut Vec<f64>) -> Resul
         _ => None,
     })
 }
-
