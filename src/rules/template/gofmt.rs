@@ -357,7 +357,7 @@ mod tests {
         assert_eq!(sprintf("%d items", &[Value::Int(3)]), "3 items");
         assert_eq!(sprintf("%d", &[Value::Float(3.0)]), "%!d(float64=3)");
         assert_eq!(sprintf("%s-%v", &[Value::Str("a".into()), Value::Float(0.5)]), "a-0.5");
-        assert_eq!(sprintf("%5.1f|%-4s|", &[Value::Float(3.14159), Value::Str("x".into())]), "  3.1|x   |");
+        assert_eq!(sprintf("%5.1f|%-4s|", &[Value::Float(4.25), Value::Str("x".into())]), "  4.2|x   |");
         assert_eq!(sprintf("%s", &[]), "%!s(MISSING)");
         assert_eq!(sprintf("a", &[Value::Int(1)]), "a%!(EXTRA int=1)");
     }
