@@ -53,7 +53,7 @@ impl Evaluator<'_> {
         let mut gindex: HashMap<Labels, usize> = HashMap::new();
         let mut groups: Vec<(Labels, Vec<usize>)> = Vec::new();
         for (i, ser) in input.iter().enumerate() {
-            let key = group_key(&ser.effective_labels(), &a.modifier);
+            let key = group_key(&ser.labels, &a.modifier);
             match gindex.get(&key) {
                 Some(&g) => groups[g].1.push(i),
                 None => {
@@ -122,7 +122,8 @@ impl Evaluator<'_> {
                     _ => return Err(QueryError::BadData(format!("unsupported aggregation {}", a.op))),
                 });
             }
-            out.push(SSeries { labels: key, vals, drop_name: false });
+            let drop_name = members.iter().any(|&i| input[i].drop_name);
+            out.push(SSeries { labels: key, vals, drop_name });
         }
         out.retain(|s| s.vals.iter().any(Option::is_some));
         Ok(Val::Vector(out))

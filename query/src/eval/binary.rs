@@ -257,8 +257,8 @@ fn vector_vector(
                     "found duplicate series for the match group {} on the {} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
                     match_group_string(sig, m.on),
                     side,
-                    one[present[1]].labels,
-                    one[present[0]].labels
+                    go_labels(&one[present[0]].labels),
+                    go_labels(&one[present[1]].labels)
                 )));
             }
         }
@@ -278,6 +278,15 @@ fn vector_vector(
             let ov = one[oi].vals[step].unwrap_or(f64::NAN);
             let (a, b) = if one_to_many { (ov, mv) } else { (mv, ov) };
             let (mut val, keep) = elem(op, a, b);
+            if one_to_one {
+                let e = matched.entry(&msig[mi]).or_insert_with(|| vec![false; n]);
+                if e[step] {
+                    return Err(QueryError::exec(
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                    ));
+                }
+                e[step] = true;
+            }
             if return_bool {
                 val = if keep { 1.0 } else { 0.0 };
             } else if !keep {
@@ -293,15 +302,7 @@ fn vector_vector(
                     out.len() - 1
                 }
             };
-            if one_to_one {
-                let e = matched.entry(&msig[mi]).or_insert_with(|| vec![false; n]);
-                if e[step] {
-                    return Err(QueryError::exec(
-                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
-                    ));
-                }
-                e[step] = true;
-            } else {
+            if !one_to_one {
                 let e = inserted.entry(out[idx].labels.clone()).or_insert_with(|| vec![false; n]);
                 if e[step] {
                     return Err(QueryError::exec(
@@ -317,7 +318,13 @@ fn vector_vector(
 }
 
 fn match_group_string(sig: &Labels, _on: bool) -> String {
-    sig.to_string()
+    go_labels(sig)
+}
+
+/// Prometheus's `labels.Labels.String()`: every label (name included) inside braces.
+pub(crate) fn go_labels(l: &Labels) -> String {
+    let parts: Vec<String> = l.iter().map(|x| format!("{}={:?}", x.name, x.value)).collect();
+    format!("{{{}}}", parts.join(", "))
 }
 
 fn result_labels(

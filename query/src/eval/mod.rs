@@ -49,13 +49,6 @@ pub(crate) struct SSeries {
     pub drop_name: bool,
 }
 
-impl SSeries {
-    /// Labels as operators that look at them see them (name gone when it is to be dropped).
-    pub fn effective_labels(&self) -> Labels {
-        if self.drop_name { drop_reserved(&self.labels) } else { self.labels.clone() }
-    }
-}
-
 /// One series of a range vector: raw samples, stale markers removed, sorted by time.
 #[derive(Clone, Debug)]
 pub(crate) struct RangeSeries {
@@ -287,22 +280,17 @@ pub(crate) fn drop_reserved(l: &Labels) -> Labels {
 
 /// Applies delayed name removal at the end of a query and rejects duplicate label sets.
 pub(crate) fn cleanup_names(series: Vec<SSeries>) -> Result<Vec<SSeries>, QueryError> {
-    let mut seen: HashMap<Labels, ()> = HashMap::with_capacity(series.len());
-    let mut out = Vec::with_capacity(series.len());
-    for mut s in series {
-        if s.vals.iter().all(Option::is_none) {
-            continue;
-        }
-        if s.drop_name {
-            s.labels = drop_reserved(&s.labels);
-            s.drop_name = false;
-        }
-        if seen.insert(s.labels.clone(), ()).is_some() {
-            return Err(QueryError::exec(DUPLICATE_LABELSET));
-        }
-        out.push(s);
-    }
-    Ok(out)
+    let renamed = series
+        .into_iter()
+        .map(|mut s| {
+            if s.drop_name {
+                s.labels = drop_reserved(&s.labels);
+                s.drop_name = false;
+            }
+            s
+        })
+        .collect();
+    merge_series(renamed)
 }
 
 /// Merges output series with identical label sets (as Prometheus's per-step output does)

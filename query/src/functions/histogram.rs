@@ -7,10 +7,22 @@ use std::collections::HashMap;
 use cairn_format::Labels;
 use promql_parser::parser::Expr;
 
-use super::kernels::histogram::{Bucket, bucket_quantile, parse_le};
+use super::kernels::histogram::{Bucket, bucket_fraction, bucket_quantile, parse_le};
 use super::math::format_go_g;
 use crate::error::QueryError;
 use crate::eval::{Evaluator, SSeries, Steps, Val, merge_series};
+
+/// `histogram_fraction(lower, upper, v)` over classic buckets.
+pub(crate) fn histogram_fraction(
+    ev: &mut Evaluator<'_>,
+    args: &[&Expr],
+    s: &Steps,
+) -> Result<Val, QueryError> {
+    let lo = ev.eval_scalar(args[0], s)?;
+    let hi = ev.eval_scalar(args[1], s)?;
+    let v = ev.eval_vector(args[2], s)?;
+    classic(ev, v, args[2], s, |step, buckets| (bucket_fraction(lo[step], hi[step], buckets), false))
+}
 
 pub(crate) fn histogram_quantile(
     ev: &mut Evaluator<'_>,
@@ -23,6 +35,22 @@ pub(crate) fn histogram_quantile(
         let near = args[0].to_string();
         ev.warn(&format!("quantile value should be between 0 and 1, got {}", format_go_g(*bad)), &near);
     }
+    classic(ev, v, args[1], s, |step, buckets| {
+        let (val, fix) = bucket_quantile(q[step], buckets);
+        (val, fix.forced_monotonic)
+    })
+}
+
+/// Groups `le` series into classic histograms and applies `f(step, buckets)` per step;
+/// `f` returns the value and whether monotonicity had to be forced.
+fn classic(
+    ev: &mut Evaluator<'_>,
+    v: Vec<SSeries>,
+    arg: &Expr,
+    s: &Steps,
+    mut f: impl FnMut(usize, &mut [Bucket]) -> (f64, bool),
+) -> Result<Val, QueryError> {
+    let args = [arg, arg];
     // Group buckets by labels without `le`.
     let mut index: HashMap<Labels, usize> = HashMap::new();
     type Group = (Labels, Vec<(f64, usize)>, bool);
@@ -58,8 +86,8 @@ pub(crate) fn histogram_quantile(
             if buf.is_empty() {
                 continue;
             }
-            let (val, fix) = bucket_quantile(q[step], &mut buf);
-            forced_any |= fix.forced_monotonic;
+            let (val, forced) = f(step, &mut buf);
+            forced_any |= forced;
             *slot = Some(val);
         }
         if forced_any {

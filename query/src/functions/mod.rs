@@ -167,9 +167,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
             if ev.query_start != ev.query_end {
                 let near = format!("{name}(");
                 ev.warn(
-                    &format!(
-                        "{name} is ineffective for range queries since results are always ordered by labels"
-                    ),
+                    "sort is ineffective for range queries since results are always ordered by labels",
                     &near,
                 );
             }
@@ -185,9 +183,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
             if ev.query_start != ev.query_end {
                 let near = format!("{name}(");
                 ev.warn(
-                    &format!(
-                        "{name} is ineffective for range queries since results are always ordered by labels"
-                    ),
+                    "sort is ineffective for range queries since results are always ordered by labels",
                     &near,
                 );
             }
@@ -239,12 +235,12 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
             Ok(Val::Vector(merge_series(map_values(v, true, |_, x| Some(date_fn(name, x))))?))
         }
         "histogram_quantile" => histogram::histogram_quantile(ev, &args, s),
+        "histogram_fraction" => histogram::histogram_fraction(ev, &args, s),
         "histogram_count"
         | "histogram_sum"
         | "histogram_avg"
         | "histogram_stddev"
         | "histogram_stdvar"
-        | "histogram_fraction"
         | "histogram_quantiles" => {
             // Native histograms only; float samples produce no output.
             for a in &args {
@@ -263,22 +259,20 @@ fn absent_labels(arg: &Expr) -> Labels {
         Expr::MatrixSelector(ms) => &ms.vs,
         _ => return Labels::empty(),
     };
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut dup: Vec<String> = Vec::new();
+    let mut labels = Labels::empty();
+    let mut has: Vec<&str> = Vec::new();
     for m in &vs.matchers.matchers {
         if m.name == METRIC_NAME {
             continue;
         }
-        if matches!(m.op, promql_parser::label::MatchOp::Equal) {
-            if pairs.iter().any(|(n, _)| *n == m.name) {
-                dup.push(m.name.clone());
-            } else {
-                pairs.push((m.name.clone(), m.value.clone()));
-            }
+        if matches!(m.op, promql_parser::label::MatchOp::Equal) && !has.contains(&m.name.as_str()) {
+            labels.set(&m.name, &m.value);
+            has.push(&m.name);
+        } else {
+            labels.remove(&m.name);
         }
     }
-    pairs.retain(|(n, _)| !dup.contains(n));
-    Labels::from_pairs(pairs)
+    labels
 }
 
 /// Evaluates the range-vector argument of a range function.
@@ -303,17 +297,11 @@ fn range_call(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr], s: &Steps) -> 
         params.push(ev.eval_scalar(p, s)?);
     }
     let m = eval_range_arg(ev, matrix_arg, s, name)?;
-    match name {
-        "quantile_over_time" => {
-            if let Some(q) = params[0].iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
-                let near = param_args[0].to_string();
-                ev.warn(
-                    &format!("quantile value should be between 0 and 1, got {}", math::format_go_g(*q)),
-                    &near,
-                );
-            }
-        }
-        _ => {}
+    if name == "quantile_over_time"
+        && let Some(q) = params[0].iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0)
+    {
+        let near = param_args[0].to_string();
+        ev.warn(&format!("quantile value should be between 0 and 1, got {}", math::format_go_g(*q)), &near);
     }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     let counter_fn = matches!(name, "rate" | "increase");

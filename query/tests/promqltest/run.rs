@@ -67,6 +67,8 @@ fn experimental_text(expr: &str) -> bool {
         "fill(",
         "fill (",
         "fill_left",
+        ">/",
+        "</",
         "fill_right",
         "step()",
         "range()",
@@ -74,7 +76,8 @@ fn experimental_text(expr: &str) -> bool {
         "max_of(",
         "info(",
     ];
-    if markers.iter().any(|m| expr.contains(m)) {
+    let lower = expr.to_ascii_lowercase();
+    if markers.iter().any(|m| lower.contains(m)) {
         return true;
     }
     // Duration arithmetic inside brackets or after offset / @.
@@ -296,7 +299,91 @@ fn compare_matrix(
     Ok(())
 }
 
+/// Functions whose value depends on the evaluation time: no `@` variants for these (§8.1).
+const TIME_FUNCS: [&str; 15] = [
+    "time",
+    "timestamp",
+    "predict_linear",
+    "start",
+    "end",
+    "range",
+    "step",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "days_in_month",
+];
+
+fn add_at(e: &mut Expr, at: std::time::SystemTime) {
+    use promql_parser::parser::AtModifier;
+    match e {
+        Expr::VectorSelector(vs) if vs.at.is_none() => vs.at = Some(AtModifier::At(at)),
+        Expr::MatrixSelector(ms) if ms.vs.at.is_none() => ms.vs.at = Some(AtModifier::At(at)),
+        // Once a subquery has an `@` (given or added), its inside is left alone.
+        Expr::Subquery(sq) if sq.at.is_none() => sq.at = Some(AtModifier::At(at)),
+        Expr::Aggregate(a) => {
+            if let Some(p) = &mut a.param {
+                add_at(p, at);
+            }
+            add_at(&mut a.expr, at);
+        }
+        Expr::Unary(u) => add_at(&mut u.expr, at),
+        Expr::Binary(b) => {
+            add_at(&mut b.lhs, at);
+            add_at(&mut b.rhs, at);
+        }
+        Expr::Paren(p) => add_at(&mut p.expr, at),
+        Expr::Call(c) => c.args.args.iter_mut().for_each(|a| add_at(a, at)),
+        _ => {}
+    }
+}
+
+/// FORMAT.md §8.1: the expression with `@ <t>` on every selector, run at other instants.
+pub fn at_variants(ev: &Eval) -> Vec<(String, i64)> {
+    let Query::Instant { at } = ev.query else { return Vec::new() };
+    let Ok(mut e) = promql_parser::parser::parse(&ev.expr) else { return Vec::new() };
+    let mut time_dependent = false;
+    walk(&e, &mut |n| {
+        if let Expr::Call(c) = n
+            && TIME_FUNCS.contains(&c.func.name)
+        {
+            time_dependent = true;
+        }
+    });
+    if time_dependent {
+        return Vec::new();
+    }
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(at as u64);
+    add_at(&mut e, t);
+    let text = e.to_string();
+    let times = if at == 0 { vec![-1000, 0, 1000] } else { vec![-10 * at, 0, at / 5, at, 10 * at] };
+    times.into_iter().map(|ts| (text.clone(), ts)).collect()
+}
+
 fn check_eval(engine: &Engine, st: &MemStorage, ev: &Eval) -> Result<(), String> {
+    check_eval_once(engine, st, ev)?;
+    if std::env::var_os("CAIRN_PROMQLTEST_NO_AT_VARIANTS").is_none() {
+        for (text, ts) in at_variants(ev) {
+            let mut v = ev.clone();
+            v.expr = text;
+            v.query = Query::Instant { at: ts };
+            // Annotation positions refer to the rewritten text; only check their presence.
+            for e in &mut v.expects {
+                if matches!(e.kind, ExpectKind::Warn | ExpectKind::Info) {
+                    e.text = ExpectText::Any;
+                }
+            }
+            check_eval_once(engine, st, &v).map_err(|m| format!("@-variant {:?} at {ts}: {m}", v.expr))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_eval_once(engine: &Engine, st: &MemStorage, ev: &Eval) -> Result<(), String> {
     let opts = QueryOptions::default();
     let res = match &ev.query {
         Query::Instant { at } => engine.instant_query(st, &ev.expr, *at, &opts),
@@ -320,6 +407,9 @@ fn check_eval(engine: &Engine, st: &MemStorage, ev: &Eval) -> Result<(), String>
         (Ok(r), None) => r,
     };
     check_annotations(ev, &res.warnings, &res.infos)?;
+    if let Query::Instant { at } = ev.query {
+        range_cross_check(engine, st, ev, at)?;
+    }
     match (&ev.query, &res.value) {
         (Query::Range { start, step, .. }, Value::Matrix(m)) => compare_matrix(&ev.series, m, *start, *step),
         (Query::Range { .. }, v) => Err(format!("range query returned {}", v.type_name())),
@@ -370,6 +460,57 @@ fn check_eval(engine: &Engine, st: &MemStorage, ev: &Eval) -> Result<(), String>
             Ok(())
         }
     }
+}
+
+/// FORMAT.md §8.2: the instant expression run as a range query t-1m..t+1m step 1m must
+/// succeed, be sorted, and give the expected values at its middle step.
+fn range_cross_check(engine: &Engine, st: &MemStorage, ev: &Eval, at: i64) -> Result<(), String> {
+    if ev.range_vector.is_some() || ev.string.is_some() {
+        return Ok(());
+    }
+    if ["start()", "end()", "range()", "step()"].iter().any(|f| ev.expr.contains(f)) {
+        return Ok(());
+    }
+    let res = engine
+        .range_query(st, &ev.expr, at - 60_000, at + 60_000, 60_000, &QueryOptions::default())
+        .map_err(|e| format!("range-mode cross-check failed: {e}"))?;
+    let Value::Matrix(m) = res.value else {
+        return Err("range-mode cross-check: not a matrix".into());
+    };
+    for w in m.windows(2) {
+        if w[0].0 >= w[1].0 {
+            return Err("range-mode cross-check: matrix not sorted".into());
+        }
+    }
+    if ev.expects.iter().any(|e| matches!(e.kind, ExpectKind::Ordered)) && ev.scalar.is_none() {
+        // Values still compared below; order cannot be.
+    }
+    let mid: Vec<(Labels, f64)> =
+        m.iter().filter_map(|(l, pts)| pts.iter().find(|p| p.t == at).map(|p| (l.clone(), p.v))).collect();
+    if let Some(want) = ev.scalar {
+        return match mid.as_slice() {
+            [(l, v)] if l.is_empty() && almost_equal(want, *v) => Ok(()),
+            other => Err(format!("range-mode cross-check: expected scalar {want}, got {other:?}")),
+        };
+    }
+    if mid.len() != ev.series.len() {
+        return Err(format!(
+            "range-mode cross-check: expected {} series at t, got {}: {:?}",
+            ev.series.len(),
+            mid.len(),
+            mid
+        ));
+    }
+    for (l, v) in &mid {
+        let Some(e) = ev.series.iter().find(|e| &e.labels == l) else {
+            return Err(format!("range-mode cross-check: unexpected series {l}"));
+        };
+        match e.items.first() {
+            Some(Item::Float(w)) if almost_equal(*w, *v) => {}
+            other => return Err(format!("range-mode cross-check: {l}: expected {other:?}, got {v}")),
+        }
+    }
+    Ok(())
 }
 
 fn load(st: &MemStorage, step: i64, series: &[SeriesLine], hist: &mut Vec<Labels>, nhcb: bool) {
