@@ -5,4 +5,6 @@ mod storage_crash;
 mod storage_lock;
 mod storage_model;
 mod storage_wal_tail;
+mod rules_promtool;
+mod support;
 mod util;
