@@ -4,3 +4,4 @@ pub mod api;
 pub mod cli;
 pub mod selfmetrics;
 pub mod server;
+pub mod web;

@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/config", get(status::config))
+        .merge(crate::web::routes())
         .fallback(envelope::not_found)
         .with_state(state)
 }
