@@ -112,7 +112,7 @@ export function seriesName(metric) {
 /**
  * Finds the 0-based character offset a PromQL parse error points at, given the query text.
  * Understands Prometheus's `LINE:COL: parse error: …` (COL 1-based within LINE), and the
- * forms `at position N` / `at line L, column C` / `position N`. Returns -1 when none.
+ * forms `at line L, column C`, `position N` and `at char N` (N a 0-based offset). Returns -1 when none.
  */
 export function errorPosition(message, query) {
   const msg = String(message || '');
@@ -127,7 +127,7 @@ export function errorPosition(message, query) {
     for (let i = 0; i < line - 1; i++) off += lines[i].length + 1;
     return Math.min(off + Math.max(col - 1, 0), String(query).length);
   }
-  m = msg.match(/position (\d+)/i) || msg.match(/\bpos(?:ition)?[ =:](\d+)/i);
+  m = msg.match(/position (\d+)/i) || msg.match(/\bpos(?:ition)?[ =:](\d+)/i) || msg.match(/\bat char (\d+)/i);
   if (m) return Math.min(parseInt(m[1], 10), String(query).length);
   return -1;
 }

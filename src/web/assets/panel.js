@@ -39,15 +39,6 @@ export class Panel {
       'aria-describedby': `${id}-err`,
     });
     this.textarea.value = this.state.expr;
-    attachAutocomplete(this.textarea);
-    this.textarea.addEventListener('keydown', (ev) => {
-      if (ev.defaultPrevented) return;
-      if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
-        ev.preventDefault();
-        this.execute();
-      }
-    });
-    this.textarea.addEventListener('input', () => this.autosize());
     this.errorEl = h('div', { id: `${id}-err`, class: 'query-error', 'aria-live': 'polite' });
     this.statsEl = h('div', { class: 'stats', 'aria-live': 'polite' });
     this.removeBtn = h('button', {
@@ -87,6 +78,16 @@ export class Panel {
       this.body);
     this.heading.id = `${id}-h`;
     this.el.prepend(this.heading);
+    // Autocomplete first: its keydown handler consumes Enter/Tab when a suggestion is chosen.
+    attachAutocomplete(this.textarea);
+    this.textarea.addEventListener('keydown', (ev) => {
+      if (ev.defaultPrevented) return;
+      if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        this.execute();
+      }
+    });
+    this.textarea.addEventListener('input', () => this.autosize());
     this.resize = new ResizeObserver(() => {
       if (this.last && this.last.tab === 'graph' && this.body.clientWidth !== this.lastWidth) this.drawGraph();
     });
@@ -351,8 +352,9 @@ export class Panel {
     renderGraph(this.body, data.result, {
       start, end, step, stacked: this.state.stacked, hidden: this.hidden,
       onZoom: (t0, t1) => {
-        this.state.end = t1;
-        this.state.range = Math.max(t1 - t0, 1000);
+        // Whole seconds keep the URL readable (`g0.range_input=14m58s`).
+        this.state.end = Math.round(t1 / 1000) * 1000;
+        this.state.range = Math.max(Math.round((t1 - t0) / 1000) * 1000, 1000);
         this.changed();
       },
     });
