@@ -4,7 +4,9 @@
 pub mod envelope;
 pub mod error;
 pub mod json;
+pub mod meta;
 pub mod params;
+pub mod selector;
 pub mod status;
 
 use crate::server::AppState;
@@ -21,6 +23,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/series", get(meta::series).post(meta::series))
+        .route("/api/v1/labels", get(meta::labels).post(meta::labels))
+        .route("/api/v1/label/{name}/values", get(meta::label_values))
         .merge(crate::web::routes())
         .fallback(envelope::not_found)
         .with_state(state)

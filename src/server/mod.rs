@@ -25,6 +25,8 @@ pub struct AppState {
     pub config_text: Arc<RwLock<String>>,
     pub reload_status: Arc<RwLock<ReloadStatus>>,
     pub enable_admin_api: bool,
+    /// What the query engine and metadata endpoints read from.
+    pub queryable: Arc<dyn cairn_query::Queryable>,
 }
 
 /// Formats a Unix time in ms as RFC 3339 UTC with millisecond precision.
@@ -53,6 +55,37 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Placeholder until the database is wired in: answers every selection with nothing.
+struct NoStorage;
+impl cairn_query::Queryable for NoStorage {
+    fn querier(
+        &self,
+        _: i64,
+        _: i64,
+    ) -> Result<Box<dyn cairn_query::Querier + '_>, cairn_query::StorageError> {
+        Ok(Box::new(NoStorage))
+    }
+}
+impl cairn_query::Querier for NoStorage {
+    fn select(
+        &self,
+        _: &[cairn_format::Matcher],
+        _: &cairn_query::SelectHints,
+    ) -> Result<Vec<cairn_query::Series>, cairn_query::StorageError> {
+        Ok(Vec::new())
+    }
+    fn label_names(&self, _: &[cairn_format::Matcher]) -> Result<Vec<String>, cairn_query::StorageError> {
+        Ok(Vec::new())
+    }
+    fn label_values(
+        &self,
+        _: &str,
+        _: &[cairn_format::Matcher],
+    ) -> Result<Vec<String>, cairn_query::StorageError> {
+        Ok(Vec::new())
+    }
+}
+
 /// Current wall-clock time in ms since the epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -73,6 +106,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         config_text: Arc::new(RwLock::new(String::new())),
         reload_status: Arc::new(RwLock::new(ReloadStatus { success: true, time_rfc3339: rfc3339(now_ms()) })),
         enable_admin_api: args.enable_admin_api,
+        queryable: Arc::new(NoStorage),
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

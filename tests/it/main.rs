@@ -2,4 +2,5 @@
 //! the shared support code are built once; each area adds a module here.
 
 mod browser;
+mod support;
 mod ui;

@@ -1,0 +1,195 @@
+//! Metadata endpoints backed by storage: `/api/v1/series`, `/api/v1/labels`,
+//! `/api/v1/label/<name>/values`. Parameters `match[]`, `start`, `end`, `limit` as Prometheus.
+
+use super::envelope::success_raw;
+use super::error::ApiError;
+use super::json::{write_labels, write_str_array};
+use super::params::{MAX_TIME_MS, MIN_TIME_MS, Params};
+use super::selector::parse_match_params;
+use crate::server::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use cairn_format::{Labels, Matcher};
+use std::collections::BTreeSet;
+
+/// Reads GET query + POST form parameters.
+pub fn request_params(query: Option<String>, headers: &HeaderMap, body: &Bytes) -> Result<Params, ApiError> {
+    let is_form = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    Params::parse(query.as_deref(), if is_form { Some(body) } else { None })
+}
+
+fn time_range(p: &Params) -> Result<(i64, i64), ApiError> {
+    let start = p.time("start")?.unwrap_or(MIN_TIME_MS);
+    let end = p.time("end")?.unwrap_or(MAX_TIME_MS);
+    if end < start {
+        return Err(ApiError::bad_data(
+            "invalid parameter \"end\": end timestamp must not be before start time",
+        ));
+    }
+    Ok((start, end))
+}
+
+fn limit(p: &Params) -> Result<usize, ApiError> {
+    match p.get("limit") {
+        None | Some("") => Ok(0),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(|n| n as usize)
+            .ok_or_else(|| ApiError::bad_data("invalid parameter \"limit\": limit must be non-negative")),
+    }
+}
+
+fn storage_err(e: cairn_query::StorageError) -> ApiError {
+    ApiError::internal(e.to_string())
+}
+
+const TRUNCATED: &str = "results truncated due to limit";
+
+pub async fn series(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = request_params(q, &headers, &body)?;
+    let matches = p.all("match[]");
+    if matches.is_empty() {
+        return Err(ApiError::bad_data("no match[] parameter provided"));
+    }
+    let sets = parse_match_params(&matches)?;
+    let (start, end) = time_range(&p)?;
+    let limit = limit(&p)?;
+    let qa = st.queryable.clone();
+    let found = tokio::task::spawn_blocking(move || -> Result<BTreeSet<Labels>, ApiError> {
+        let querier = qa.querier(start, end).map_err(storage_err)?;
+        let hints =
+            cairn_query::SelectHints { start, end, func: Some("series".into()), ..Default::default() };
+        let mut out = BTreeSet::new();
+        for set in &sets {
+            for s in querier.select(set, &hints).map_err(storage_err)? {
+                out.insert(s.labels);
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    let mut warnings = Vec::new();
+    let mut out = String::from("[");
+    for (i, l) in found.iter().enumerate() {
+        if limit > 0 && i >= limit {
+            warnings.push(TRUNCATED.to_string());
+            break;
+        }
+        if i > 0 {
+            out.push(',');
+        }
+        write_labels(&mut out, l);
+    }
+    out.push(']');
+    Ok(success_raw(&out, &warnings, &[]))
+}
+
+pub async fn labels(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = request_params(q, &headers, &body)?;
+    let sets = parse_match_params(&p.all("match[]"))?;
+    let (start, end) = time_range(&p)?;
+    let limit = limit(&p)?;
+    let qa = st.queryable.clone();
+    let names = tokio::task::spawn_blocking(move || -> Result<Vec<String>, ApiError> {
+        let querier = qa.querier(start, end).map_err(storage_err)?;
+        collect_union(&sets, |m| querier.label_names(m).map_err(storage_err))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(render_strings(names, limit))
+}
+
+pub async fn label_values(
+    State(st): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = request_params(q, &headers, &body)?;
+    // Prometheus 3 accepts any non-empty UTF-8 name, optionally `U__`-escaped.
+    let name = unescape_label_name(&name);
+    if name.is_empty() {
+        return Err(ApiError::bad_data(format!("invalid label name: \"{name}\"")));
+    }
+    let sets = parse_match_params(&p.all("match[]"))?;
+    let (start, end) = time_range(&p)?;
+    let limit = limit(&p)?;
+    let qa = st.queryable.clone();
+    let values = tokio::task::spawn_blocking(move || -> Result<Vec<String>, ApiError> {
+        let querier = qa.querier(start, end).map_err(storage_err)?;
+        collect_union(&sets, |m| querier.label_values(&name, m).map_err(storage_err))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(render_strings(values, limit))
+}
+
+/// Runs `f` with no matchers (when `sets` is empty) or once per matcher set, and returns the
+/// sorted union.
+fn collect_union(
+    sets: &[Vec<Matcher>],
+    f: impl Fn(&[Matcher]) -> Result<Vec<String>, ApiError>,
+) -> Result<Vec<String>, ApiError> {
+    if sets.is_empty() {
+        return f(&[]);
+    }
+    let mut all = BTreeSet::new();
+    for set in sets {
+        all.extend(f(set)?);
+    }
+    Ok(all.into_iter().collect())
+}
+
+fn render_strings(mut items: Vec<String>, limit: usize) -> Response {
+    let mut warnings = Vec::new();
+    if limit > 0 && items.len() > limit {
+        items.truncate(limit);
+        warnings.push(TRUNCATED.to_string());
+    }
+    let mut out = String::new();
+    write_str_array(&mut out, &items);
+    success_raw(&out, &warnings, &[])
+}
+
+/// Decodes Prometheus's `U__` label-name escaping (`U__a_2e_b` → `a.b`); other names unchanged.
+fn unescape_label_name(name: &str) -> String {
+    let Some(rest) = name.strip_prefix("U__") else { return name.to_string() };
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '_' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'_') {
+            chars.next();
+            out.push('_');
+            continue;
+        }
+        let hex: String = chars.by_ref().take_while(|c| *c != '_').collect();
+        match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+            Some(ch) => out.push(ch),
+            None => return name.to_string(),
+        }
+    }
+    out
+}
