@@ -283,6 +283,24 @@ async fn query_page_table_graph_autocomplete_errors_and_url() {
     b.js("arguments[0].scrollIntoView({block: 'center'})", vec![err_el.json()]).await.unwrap();
     shot(&stack, &b, "query-error").await;
 
+    // --- Format: the expression is replaced by the server's pretty-printed form.
+    if has_endpoint(&stack, "/api/v1/format_query?query=1").await {
+        let ugly = format!("sum({METRIC})by(room)");
+        let want =
+            stack.api_data(&format!("/api/v1/format_query?query=sum({METRIC})by(room)")).await.unwrap();
+        b.clear(&input2).await.unwrap();
+        b.type_into(&input2, &ugly).await.unwrap();
+        b.click(&panel_el(&b, 2, "button.format").await).await.unwrap();
+        let got = b
+            .wait_js(&format!("const t = document.querySelectorAll('textarea.expr')[1].value; return t !== {ugly:?} && t"), 10)
+            .await
+            .unwrap();
+        assert_eq!(got, want);
+        assert!(
+            b.find_all("section.panel:nth-of-type(2) .query-error [role=alert]").await.unwrap().is_empty()
+        );
+    }
+
     // --- Removing a panel drops it from the URL.
     b.click(&panel_el(&b, 2, "button.remove-panel").await).await.unwrap();
     b.wait_count("section.panel", 1, 5).await.unwrap();
@@ -373,12 +391,15 @@ async fn status_pages_render_the_api_content() {
             .await
             .unwrap();
         assert!(!err.as_str().unwrap().is_empty(), "no scrape error shown for the unreachable target");
-        // "Unhealthy only" hides the healthy row.
+        shot(&stack, &b, "targets").await;
+        // "Unhealthy only" hides the healthy row and its now-empty pool.
         b.click(&b.wait_for("#main input[type=checkbox]", 5).await.unwrap()).await.unwrap();
-        b.wait_js("return document.querySelector(\"section.pool[data-pool='cairn'] tr.target\").hidden", 5)
+        b.wait_js("return document.querySelector(\"section.pool[data-pool='cairn']\").hidden", 5)
             .await
             .unwrap();
-        shot(&stack, &b, "targets").await;
+        b.wait_js("return !document.querySelector(\"section.pool[data-pool='unreachable']\").hidden", 5)
+            .await
+            .unwrap();
     }
 
     // Rules: the group with its three rules, evaluated and healthy.

@@ -40,6 +40,15 @@ function cached(key, load) {
   return cache.get(key);
 }
 
+/** metric name → {type, help} from `/api/v1/metadata`; empty if the server has none. */
+const metadata = () => cached('__metadata__', async () => {
+  const d = await get('api/v1/metadata');
+  const out = new Map();
+  for (const [name, list] of Object.entries(d || {})) {
+    if (Array.isArray(list) && list.length) out.set(name, { type: list[0].type, help: list[0].help });
+  }
+  return out;
+}).then((m) => (m instanceof Map ? m : new Map()));
 const metricNames = () => cached('__name__', () => get('api/v1/label/__name__/values'));
 const labelNames = (metric) => cached(`names:${metric}`,
   () => get('api/v1/labels', metric ? { 'match[]': [metric] } : {}));
@@ -80,10 +89,14 @@ export function contextAt(before) {
 async function candidates(ctx) {
   let items;
   if (ctx.kind === 'metric') {
-    const names = await metricNames();
+    const [names, meta] = await Promise.all([metricNames(), metadata()]);
     const fns = [...FUNCTIONS, ...AGGREGATIONS].map((f) => ({ text: f, kind: 'function' }));
     const kws = KEYWORDS.map((k) => ({ text: k, kind: 'keyword' }));
-    items = [...names.map((n) => ({ text: n, kind: 'metric' })), ...fns, ...kws];
+    const metric = (n) => {
+      const m = meta.get(n);
+      return { text: n, kind: 'metric', detail: m && m.type && m.type !== 'unknown' ? m.type : 'metric', help: m && m.help };
+    };
+    items = [...names.map(metric), ...fns, ...kws];
   } else if (ctx.kind === 'label') {
     items = (await labelNames(ctx.metric)).filter((n) => n !== '__name__').map((n) => ({ text: n, kind: 'label' }));
   } else {
@@ -125,7 +138,8 @@ export function attachAutocomplete(textarea) {
       id: `${listId}-${i}`, role: 'option', class: `ac-item ac-${it.kind}`,
       'aria-selected': String(i === active),
       onmousedown: (ev) => { ev.preventDefault(); accept(i); },
-    }, h('span', { class: 'ac-text' }, it.text), h('span', { class: 'ac-kind' }, it.kind))));
+      title: it.help || null,
+    }, h('span', { class: 'ac-text' }, it.text), h('span', { class: 'ac-kind' }, it.detail || it.kind))));
     list.hidden = items.length === 0;
     textarea.setAttribute('aria-expanded', String(!list.hidden));
     if (active >= 0) {

@@ -3,7 +3,7 @@
 // tab (range query with range/end/step/stacked controls), and query statistics. Talks to the
 // API through api.js; drawing is graph.js; the URL encoding of its state is query.js.
 
-import { call, ApiError } from './api.js';
+import { call, get, ApiError } from './api.js';
 import { attachAutocomplete } from './complete.js';
 import { h, replace, uid } from './dom.js';
 import {
@@ -71,6 +71,10 @@ export class Panel {
         h('label', { for: `${id}-expr`, class: 'visually-hidden' }, 'PromQL expression'),
         h('div', { class: 'editor' }, this.textarea),
         h('button', { type: 'button', class: 'btn primary execute', onclick: () => this.execute() }, 'Execute'),
+        h('button', {
+          type: 'button', class: 'btn format', title: 'Format expression (server-side pretty-printing)',
+          onclick: () => this.format(),
+        }, 'Format'),
         this.removeBtn),
       this.errorEl,
       h('div', { class: 'tab-row' }, tabs, this.statsEl),
@@ -220,6 +224,23 @@ export class Panel {
     this.state.expr = this.textarea.value.trim();
     this.onChange();
     this.run();
+  }
+
+  /** Replaces the expression with the server's pretty-printed form (`/api/v1/format_query`). */
+  async format() {
+    const expr = this.textarea.value.trim();
+    if (!expr) return;
+    try {
+      const formatted = await get('api/v1/format_query', { query: expr });
+      if (typeof formatted === 'string') {
+        this.clearError();
+        this.textarea.value = formatted;
+        this.autosize();
+        this.textarea.focus();
+      }
+    } catch (e) {
+      this.showError(e, expr);
+    }
   }
 
   showError(e, expr) {

@@ -60,7 +60,10 @@ export async function renderTargets(main, signal) {
   let text = '';
   const apply = () => {
     for (const tr of body.querySelectorAll('tr.target')) {
-      tr.hidden = (onlyBad.checked && tr.classList.contains('health-up')) || (text && !tr.dataset.search.includes(text));
+      tr.hidden = (onlyBad.checked && tr.classList.contains('health-up')) || Boolean(text && !tr.dataset.search.includes(text));
+    }
+    for (const sec of body.querySelectorAll('section.pool')) {
+      sec.hidden = [...sec.querySelectorAll('tr.target')].every((tr) => tr.hidden);
     }
   };
   onlyBad.addEventListener('change', apply);
