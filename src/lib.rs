@@ -31,3 +31,4 @@ pub mod rules;
 pub mod selfmetrics;
 pub mod server;
 pub mod storage;
+pub mod web;

@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
             post(tsdb::clean_tombstones).put(tsdb::clean_tombstones),
         )
         .route("/federate", get(federate::federate))
+        .merge(crate::web::routes())
         .fallback(envelope::not_found)
         .with_state(state)
 }
