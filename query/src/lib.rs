@@ -3,4 +3,4 @@
 
 pub mod storage;
 
-pub use storage::{Queryable, Querier, SelectHints, Series, StorageError};
+pub use storage::{Querier, Queryable, SelectHints, Series, StorageError};
