@@ -2,6 +2,7 @@
 //! Cairn persists or sends (XOR chunks, WAL records). Bytes <-> values only: this crate opens
 //! no files and starts no threads. Each codec has a `.md` page beside it.
 
+pub mod block;
 pub mod labels;
 pub mod matcher;
 pub mod sample;
