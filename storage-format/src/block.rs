@@ -4,5 +4,6 @@
 //! atomic publishing belong to the storage side (`cairn::storage`).
 
 pub mod chunks;
+pub mod index;
 pub mod meta;
 pub mod tombstones;
