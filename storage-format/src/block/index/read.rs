@@ -47,7 +47,8 @@ fn check_crc(b: &[u8], body_at: usize, len: usize, what: &'static str) -> Result
         return Err(IndexError::Corrupt { section: what, offset, what: "runs past the end of the file" });
     };
     let computed = crc32c::crc32c(body);
-    if stored != computed {
+    // Under cargo-fuzz, checksums are not enforced so mutations reach the parsers behind them.
+    if stored != computed && !cfg!(fuzzing) {
         return Err(IndexError::Checksum { what, offset, stored, computed });
     }
     Ok(())
