@@ -181,6 +181,10 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
+    pub fn max_samples(&self) -> usize {
+        self.max_samples
+    }
+
     /// Releases `n` samples from the accounting (intermediate results dropped).
     #[allow(dead_code)]
     pub fn release_samples(&mut self, n: usize) {
