@@ -2,7 +2,7 @@
 //! operators `and`/`or`/`unless`, with Prometheus's vector matching (`on`/`ignoring`,
 //! `group_left`/`group_right`) and its error texts. Does not evaluate operands' children.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use cairn_format::{Labels, METRIC_NAME};
 use promql_parser::parser::token::{
@@ -276,8 +276,10 @@ fn vector_vector(
     let mut out: Vec<SSeries> = Vec::new();
     // For one-to-one: per step, which signatures were already matched.
     let mut matched: HashMap<&Labels, Vec<bool>> = HashMap::new();
-    // For many-to-one: per step, result label sets already produced per signature.
-    let mut inserted: HashMap<Labels, Vec<bool>> = HashMap::new();
+    // For many-to-one: per result label set (canonical id), the steps already produced.
+    let mut canon: HashMap<Labels, usize> = HashMap::new();
+    let mut out_canon: Vec<usize> = Vec::new();
+    let mut inserted: Vec<Vec<bool>> = Vec::new();
     // Fill values for a missing "one"-side / "many"-side operand. As in Prometheus, which
     // swaps the operands of group_right internally, fill_right always fills the "one" side.
     let (fill_one, fill_many) = (m.fill_rhs, m.fill_lhs);
@@ -314,13 +316,21 @@ fn vector_vector(
                 None => {
                     let one_labels = one.get(oi).map(|o| o.labels.clone()).unwrap_or_default();
                     let labels = result_labels(&ms.labels, &one_labels, m, one_to_one, &include);
+                    if !one_to_one {
+                        let next = inserted.len();
+                        let c = *canon.entry(labels.clone()).or_insert(next);
+                        if c == next {
+                            inserted.push(vec![false; n]);
+                        }
+                        out_canon.push(c);
+                    }
                     out.push(SSeries { labels, vals: vec![None; n], drop_name: return_bool || !cmp });
                     out_index.insert(key, out.len() - 1);
                     out.len() - 1
                 }
             };
             if !one_to_one {
-                let e = inserted.entry(out[idx].labels.clone()).or_insert_with(|| vec![false; n]);
+                let e = &mut inserted[out_canon[idx]];
                 if e[step] {
                     return Err(QueryError::exec(
                         "multiple matches for labels: grouping labels must ensure unique matches",
