@@ -1,10 +1,11 @@
 //! The single integration-test binary. One module per risk; helpers that several modules use
 //! live in `util`.
 
+mod rules_eval;
+mod rules_promtool;
 mod storage_crash;
 mod storage_lock;
 mod storage_model;
 mod storage_wal_tail;
-mod rules_promtool;
 mod support;
 mod util;
