@@ -1,6 +1,7 @@
 //! The single integration-test binary. One module per risk; helpers that several modules use
 //! live in `util`.
 
+mod rules_alertmanager;
 mod rules_eval;
 mod rules_promtool;
 mod storage_crash;
