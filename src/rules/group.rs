@@ -242,3 +242,24 @@ impl Group {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eval_timestamps_are_aligned_with_a_stable_offset() {
+        let g = Group::new("g".into(), "f.yml".into(), 60_000, 0, 0, Vec::new());
+        let h = Group::new("h".into(), "f.yml".into(), 60_000, 0, 0, Vec::new());
+        let off = (g.hash() % 60_000) as i64;
+        assert_ne!(off, (h.hash() % 60_000) as i64, "different groups spread out");
+        for now in [0i64, 1, 59_999, 60_000 + off, 1_700_000_123_456] {
+            let ts = g.eval_timestamp(now);
+            assert!(ts <= now && now - ts < 60_000, "{now} -> {ts}");
+            assert_eq!((ts - off).rem_euclid(60_000), 0);
+        }
+        // Stable: the same group always gets the same offset.
+        let g2 = Group::new("g".into(), "f.yml".into(), 60_000, 0, 0, Vec::new());
+        assert_eq!(g.hash(), g2.hash());
+    }
+}

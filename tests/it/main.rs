@@ -3,6 +3,7 @@
 
 mod rules_alertmanager;
 mod rules_eval;
+mod rules_notifier;
 mod rules_promtool;
 mod storage_crash;
 mod storage_lock;

@@ -197,6 +197,15 @@ fn alert_reaches_alertmanager_and_resolves() {
         let active = alerts.iter().filter(|a| a["status"]["state"] == "active").count();
         if active == 0 { Some(()) } else { None }
     });
+    // The scheduler evaluated on the group's grid: k × 1s + the group's hash offset.
+    let g = &mgr.groups()[0];
+    let off = (g.hash() % 1000) as i64;
+    assert_eq!(
+        (g.last_eval_ms() - off).rem_euclid(1000),
+        0,
+        "last evaluation {} off the grid",
+        g.last_eval_ms()
+    );
     let metrics = mgr.metrics();
     let get = |name: &str| metrics.iter().filter(|(n, _, _)| n == name).map(|(_, _, v)| *v).sum::<f64>();
     assert!(get("cairn_notifications_sent_total") >= 2.0, "firing and resolved were sent: {metrics:?}");
