@@ -336,7 +336,19 @@ fn go_regex(pattern: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(pattern).map_err(|e| format!("error parsing regexp: {e}"))
 }
 
+/// Calls a template function; string results longer than the output cap are errors (so a
+/// template cannot build huge strings by repeated doubling).
 pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String> {
+    let v = call_inner(env, name, args)?;
+    if let Value::Str(s) = &v
+        && s.len() > super::exec::OUTPUT_BYTES_MAX
+    {
+        return Err("result exceeds 1 MiB".into());
+    }
+    Ok(v)
+}
+
+fn call_inner(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String> {
     let n = args.len();
     Ok(match name {
         "not" => {
@@ -475,7 +487,15 @@ pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String
             want(name, &args, 3)?;
             let re = go_regex(&as_str(&args[0])?)?;
             let repl = as_str(&args[1])?;
-            Value::Str(re.replace_all(&as_str(&args[2])?, repl.as_str()).into_owned())
+            let text = as_str(&args[2])?;
+            // Bound the result before building it (an empty pattern matches everywhere).
+            let matches = re.find_iter(&text).count();
+            if text.len().saturating_add(matches.saturating_mul(repl.len()))
+                > super::exec::OUTPUT_BYTES_MAX * 4
+            {
+                return Err("result exceeds 1 MiB".into());
+            }
+            Value::Str(re.replace_all(&text, repl.as_str()).into_owned())
         }
         "match" => {
             want(name, &args, 2)?;

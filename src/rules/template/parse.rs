@@ -6,6 +6,10 @@
 use super::TemplateError;
 use super::lex::{Tok, Token};
 
+/// Deepest nesting of control structures and parentheses accepted (parsing and execution
+/// recurse; this keeps both far from the stack limit).
+pub const NESTING_MAX: usize = 200;
+
 #[derive(Clone, Debug)]
 pub enum Node {
     Text(String),
@@ -50,7 +54,8 @@ pub enum Arg {
 
 /// Parses tokens into nodes. `is_func` says whether a function name is defined.
 pub fn parse(tokens: &[Token], is_func: &dyn Fn(&str) -> bool) -> Result<Vec<Node>, TemplateError> {
-    let mut p = Parser { toks: tokens, pos: 0, vars: vec!["$".to_string()], is_func, loop_depth: 0 };
+    let mut p =
+        Parser { toks: tokens, pos: 0, vars: vec!["$".to_string()], is_func, loop_depth: 0, depth: 0 };
     let (nodes, end) = p.list()?;
     match end {
         End::Eof => Ok(nodes),
@@ -72,6 +77,8 @@ struct Parser<'a> {
     vars: Vec<String>,
     is_func: &'a dyn Fn(&str) -> bool,
     loop_depth: usize,
+    /// Current nesting of control structures and parentheses.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -165,6 +172,16 @@ impl Parser<'_> {
 
     /// `if`/`range`/`with` after the keyword.
     fn control(&mut self, kw: &str, line: usize) -> Result<Node, TemplateError> {
+        self.depth += 1;
+        if self.depth > NESTING_MAX {
+            return Err(TemplateError::parse(line, format!("nesting deeper than {NESTING_MAX}")));
+        }
+        let r = self.control_inner(kw, line);
+        self.depth -= 1;
+        r
+    }
+
+    fn control_inner(&mut self, kw: &str, line: usize) -> Result<Node, TemplateError> {
         let saved_vars = self.vars.len();
         let pipe = self.pipeline(line, true)?;
         if kw == "range" && pipe.decl.len() > 2 {
@@ -323,7 +340,13 @@ impl Parser<'_> {
                 _ => return Err(TemplateError::parse(line, format!("function \"{id}\" not defined"))),
             },
             Some(Tok::LParen) => {
-                let p = self.pipeline(line, false)?;
+                self.depth += 1;
+                if self.depth > NESTING_MAX {
+                    return Err(TemplateError::parse(line, format!("nesting deeper than {NESTING_MAX}")));
+                }
+                let p = self.pipeline(line, false);
+                self.depth -= 1;
+                let p = p?;
                 match self.next() {
                     Some(Tok::RParen) => {}
                     other => {

@@ -133,3 +133,31 @@ fn check_reports_parse_errors() {
     assert!(check_alert_template("t", "{{ $labels.x").is_err());
     assert!(check_alert_template("t", "{{ end }}").is_err());
 }
+
+#[test]
+fn hostile_templates_are_errors_not_crashes() {
+    let deep_parens = format!("{{{{ {}1{} }}}}", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(run(&deep_parens).contains("nesting deeper than"));
+    let deep_ifs = format!("{}x{}", "{{ if true }}".repeat(100_000), "{{ end }}".repeat(100_000));
+    assert!(run(&deep_ifs).contains("nesting deeper than"));
+    let doubling =
+        r#"{{ $x := "aaaaaaaa" }}{{ range 40 }}{{ $x = printf "%s%s" $x $x }}{{ end }}{{ len $x }}"#;
+    assert!(run(doubling).contains("exceeds 1 MiB"));
+    assert_eq!(run(r#"{{ printf "%.999999999f" 1.0 }}"#).len(), 4098);
+    let big = r#"{{ $x := "aaaaaaaa" }}{{ range 16 }}{{ $x = printf "%s%s" $x $x }}{{ end }}{{ reReplaceAll "" $x $x }}"#;
+    assert!(run(big).contains("exceeds 1 MiB"));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+    #[test]
+    fn random_templates_never_panic(parts in proptest::collection::vec(proptest::sample::select(vec![
+        "{{", "}}", "{{-", "-}}", " ", "$labels", ".x", "$value", "|", "(", ")", "if", "else", "end", "range", "with",
+        "\"s\"", "`r`", "'c'", "1", "-2.5e3", "0x1f", "printf", "\"%d%s%v\"", "humanize", "query", "first", "eq", "and",
+        ":=", "=", "$x", ",", "$", ".", "break", "continue", "/*", "*/", "\n", "é", "index", "len", "nil", "true",
+    ]), 0..40)) {
+        let text: String = parts.concat();
+        let _ = run(&text);
+        let _ = check_alert_template("t", &text);
+    }
+}
