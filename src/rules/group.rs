@@ -85,6 +85,8 @@ pub struct Group {
     pub metrics: GroupMetrics,
     /// Per rule: the series it wrote at the previous evaluation.
     prev_series: Mutex<Vec<HashSet<Labels>>>,
+    /// Series of rules removed by a reload, marked stale at the next evaluation.
+    pending_stale: Mutex<Vec<Labels>>,
 }
 
 impl Group {
@@ -106,6 +108,7 @@ impl Group {
             rules,
             metrics: GroupMetrics::default(),
             prev_series: Mutex::new(vec![HashSet::new(); n]),
+            pending_stale: Mutex::new(Vec::new()),
         }
     }
 
@@ -136,16 +139,29 @@ impl Group {
         self.metrics.last_eval_ms.load(Ordering::Relaxed) as i64
     }
 
-    /// Takes over rule state from the group of the same key before a reload.
+    /// Takes over rule state from the group of the same key before a reload. Rules match
+    /// by kind, name and labels, in order (duplicates pair up one to one); series of old
+    /// rules that found no match are marked stale at the next evaluation.
     pub fn copy_state(&self, old: &Group) {
         let old_prev = old.prev_series.lock();
         let mut prev = self.prev_series.lock();
+        let mut used = vec![false; old.rules.len()];
         for (i, r) in self.rules.iter().enumerate() {
-            let Some(j) = old.rules.iter().position(|o| o.key() == r.key()) else { continue };
+            let Some(j) = (0..old.rules.len()).find(|&j| !used[j] && old.rules[j].key() == r.key()) else {
+                continue;
+            };
+            used[j] = true;
             prev[i] = old_prev[j].clone();
             match (r, &old.rules[j]) {
                 (Rule::Alerting(n), Rule::Alerting(o)) => n.copy_state(o),
                 (n, o) => n.health().copy_from(o.health()),
+            }
+        }
+        let mut stale = self.pending_stale.lock();
+        stale.extend(old.pending_stale.lock().iter().cloned());
+        for (j, u) in used.iter().enumerate() {
+            if !u {
+                stale.extend(old_prev[j].iter().cloned());
             }
         }
         self.metrics.last_eval_ms.store(old.metrics.last_eval_ms.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -179,6 +195,7 @@ impl Group {
             }
             rule.health().record(ts, rstart.elapsed().as_secs_f64(), &outcome);
         }
+        self.write_pending_stale(qts, ctx.appender);
         self.metrics.iterations.fetch_add(1, Ordering::Relaxed);
         self.metrics.last_duration_bits.store(start.elapsed().as_secs_f64().to_bits(), Ordering::Relaxed);
         self.metrics.last_eval_ms.store(ts.max(0) as u64, Ordering::Relaxed);
@@ -207,6 +224,22 @@ impl Group {
             return Ok(());
         }
         appender.append_batch(&batch)
+    }
+
+    /// Stale markers for series of rules dropped by a reload, unless a rule still writes them.
+    fn write_pending_stale(&self, qts: i64, appender: &dyn RuleAppender) {
+        let pending = std::mem::take(&mut *self.pending_stale.lock());
+        if pending.is_empty() {
+            return;
+        }
+        let live: HashSet<Labels> = self.prev_series.lock().iter().flatten().cloned().collect();
+        let batch: Vec<(Labels, i64, f64)> =
+            pending.into_iter().filter(|l| !live.contains(l)).map(|l| (l, qts, stale_nan())).collect();
+        if !batch.is_empty()
+            && let Err(e) = appender.append_batch(&batch)
+        {
+            tracing::warn!(group = %self.name, error = %e, "writing stale markers for removed rules failed");
+        }
     }
 
     /// Stale markers for everything this group wrote last (when the group is removed).

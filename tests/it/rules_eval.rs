@@ -304,3 +304,25 @@ fn failed_reload_keeps_old_rules_and_filters_work() {
     assert!(by_file["groups"].as_array().unwrap().is_empty());
     assert!(rules_json(&e.mgr, &RulesFilter { typ: Some("x".into()), ..Default::default() }).is_err());
 }
+
+#[test]
+fn reload_marks_series_of_removed_rules_and_groups_stale() {
+    let two = "groups:\n  - name: g\n    rules:\n      - record: keep\n        expr: vector(1)\n      - record: gone\n        expr: vector(2)\n  - name: h\n    rules:\n      - record: other\n        expr: vector(3)\n";
+    let e = env(two, ManagerOptions::default());
+    e.mgr.eval_all_at(MIN);
+    assert_eq!(vector(e.querier.as_ref(), "gone", MIN).len(), 1);
+    assert_eq!(vector(e.querier.as_ref(), "other", MIN).len(), 1);
+    std::fs::write(
+        &e.file,
+        "groups:\n  - name: g\n    rules:\n      - record: keep\n        expr: vector(1)\n",
+    )
+    .unwrap();
+    e.mgr.load(std::slice::from_ref(&e.file)).unwrap();
+    e.mgr.eval_all_at(2 * MIN);
+    // `gone` got a stale marker at the next evaluation of its group; `keep` continues.
+    assert!(vector(e.querier.as_ref(), "gone", 2 * MIN).is_empty());
+    assert_eq!(vector(e.querier.as_ref(), "keep", 2 * MIN).len(), 1);
+    // Group `h` disappeared: its series were marked stale (at the wall-clock time of the reload).
+    assert!(vector(e.querier.as_ref(), "other", cairn::rules::now_ms() + 1000).is_empty());
+    assert_eq!(vector(e.querier.as_ref(), "other", 2 * MIN).len(), 1, "nothing rewrote history");
+}
