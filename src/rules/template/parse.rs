@@ -21,10 +21,14 @@ pub enum Node {
     Continue,
 }
 
+/// Byte range `[start, end)` of a node in the template source (for error messages).
+pub type Span = (usize, usize);
+
 /// `$a, $b := cmd | cmd ...`
 #[derive(Clone, Debug)]
 pub struct Pipe {
     pub line: usize,
+    pub span: Span,
     pub decl: Vec<String>,
     /// `=` instead of `:=`.
     pub is_assign: bool,
@@ -34,6 +38,8 @@ pub struct Pipe {
 #[derive(Clone, Debug)]
 pub struct Cmd {
     pub args: Vec<Arg>,
+    /// Source range of each argument.
+    pub spans: Vec<Span>,
 }
 
 #[derive(Clone, Debug)]
@@ -234,6 +240,7 @@ impl Parser<'_> {
 
     /// A pipeline, with optional declarations when `allow_decl`. Stops before `}}` or `)`.
     fn pipeline(&mut self, line: usize, allow_decl: bool) -> Result<Pipe, TemplateError> {
+        let start = self.cur_pos();
         let mut decl = Vec::new();
         let mut is_assign = false;
         if allow_decl && let Some(Tok::Var(_)) = self.peek() {
@@ -285,22 +292,36 @@ impl Parser<'_> {
         if !is_assign {
             self.vars.extend(decl.iter().cloned());
         }
-        Ok(Pipe { line, decl, is_assign, cmds })
+        let span = (start, self.prev_end());
+        Ok(Pipe { line, span, decl, is_assign, cmds })
     }
 
     fn command(&mut self, line: usize) -> Result<Cmd, TemplateError> {
         let mut args = Vec::new();
+        let mut spans = Vec::new();
         loop {
             match self.peek() {
                 None | Some(Tok::Close) | Some(Tok::RParen) | Some(Tok::Pipe) => break,
                 _ => {}
             }
+            let start = self.cur_pos();
             args.push(self.operand(line)?);
+            spans.push((start, self.prev_end()));
         }
         if args.is_empty() {
             return Err(TemplateError::parse(line, "missing value for command"));
         }
-        Ok(Cmd { args })
+        Ok(Cmd { args, spans })
+    }
+
+    /// Source offset of the next token.
+    fn cur_pos(&self) -> usize {
+        self.toks.get(self.pos).or(self.toks.last()).map(|t| t.pos).unwrap_or(0)
+    }
+
+    /// Source offset just after the last consumed token.
+    fn prev_end(&self) -> usize {
+        self.pos.checked_sub(1).and_then(|i| self.toks.get(i)).map(|t| t.end).unwrap_or(0)
     }
 
     fn fields(&mut self) -> Vec<String> {
