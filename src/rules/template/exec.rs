@@ -5,7 +5,7 @@
 
 use super::funcs::{self, FuncEnv};
 use super::gofmt::format_v;
-use super::parse::{Arg, Node, Pipe, Span};
+use super::parse::{Arg, Defines, Node, Pipe, Span};
 use super::value::Value;
 
 /// Node executions allowed per template run.
@@ -21,6 +21,8 @@ pub enum Flow {
 
 pub struct Exec<'a> {
     pub env: &'a FuncEnv<'a>,
+    defines: &'a Defines,
+    call_depth: usize,
     vars: Vec<(String, Value)>,
     steps: u64,
     pub out: String,
@@ -31,13 +33,15 @@ pub struct Exec<'a> {
 pub struct ExecError {
     pub span: Span,
     pub msg: String,
+    /// Go's text for the failing node when it is not the source text of `span`.
+    pub context: Option<String>,
 }
 
 type R<T> = Result<T, ExecError>;
 
 impl<'a> Exec<'a> {
-    pub fn new(env: &'a FuncEnv<'a>, data: Value) -> Self {
-        Exec { env, vars: vec![("$".into(), data)], steps: 0, out: String::new() }
+    pub fn new(env: &'a FuncEnv<'a>, defines: &'a Defines, data: Value) -> Self {
+        Exec { env, defines, call_depth: 0, vars: vec![("$".into(), data)], steps: 0, out: String::new() }
     }
 
     pub fn run(&mut self, nodes: &[Node]) -> R<()> {
@@ -49,10 +53,14 @@ impl<'a> Exec<'a> {
     fn tick(&mut self, span: Span) -> R<()> {
         self.steps += 1;
         if self.steps > EXEC_STEPS_MAX {
-            return Err(ExecError { span, msg: "template execution exceeded its step budget".into() });
+            return Err(ExecError {
+                span,
+                msg: "template execution exceeded its step budget".into(),
+                context: None,
+            });
         }
         if self.out.len() > OUTPUT_BYTES_MAX {
-            return Err(ExecError { span, msg: "template output exceeded 1 MiB".into() });
+            return Err(ExecError { span, msg: "template output exceeded 1 MiB".into(), context: None });
         }
         Ok(())
     }
@@ -113,6 +121,7 @@ impl<'a> Exec<'a> {
                             return Err(ExecError {
                                 span: pipe.span,
                                 msg: "range count exceeds the step budget".into(),
+                                context: None,
                             });
                         }
                         (0..n.max(0)).map(|i| (Value::Int(i), Value::Int(i))).collect()
@@ -122,6 +131,7 @@ impl<'a> Exec<'a> {
                         return Err(ExecError {
                             span: pipe.span,
                             msg: format!("range can't iterate over {}", format_v(&other)),
+                            context: None,
                         });
                     }
                 };
@@ -149,10 +159,51 @@ impl<'a> Exec<'a> {
                 }
                 self.vars.truncate(mark);
             }
+            Node::Call { name, pipe, span } => {
+                self.tick(*span)?;
+                let arg = match pipe {
+                    Some(p) => self.pipe(p, dot)?,
+                    None => Value::Nil,
+                };
+                let Some(body) = self.defines.get(name) else {
+                    let ctx = match pipe {
+                        Some(p) => format!("{{{{template {name:?} {}}}}}", self.source_hint(p)),
+                        None => format!("{{{{template {name:?}}}}}"),
+                    };
+                    return Err(ExecError {
+                        span: *span,
+                        msg: format!("template {name:?} not defined"),
+                        context: Some(ctx),
+                    });
+                };
+                if self.call_depth >= super::parse::NESTING_MAX {
+                    return Err(ExecError {
+                        span: *span,
+                        msg: "exceeded maximum template depth".into(),
+                        context: None,
+                    });
+                }
+                // A named template runs with its own variables: only `$`, bound to its dot.
+                let saved = std::mem::replace(&mut self.vars, vec![("$".into(), arg.clone())]);
+                self.call_depth += 1;
+                let r = self.list(body, &arg);
+                self.call_depth -= 1;
+                self.vars = saved;
+                r?;
+            }
             Node::Break => return Ok(Flow::Break),
             Node::Continue => return Ok(Flow::Continue),
         }
         Ok(Flow::Normal)
+    }
+
+    /// A short text for a pipeline in error contexts (Go prints the node; we print its args).
+    fn source_hint(&self, p: &Pipe) -> String {
+        p.cmds
+            .iter()
+            .map(|c| c.args.iter().map(first_text).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join(" | ")
     }
 
     fn print(&mut self, v: &Value) {
@@ -188,6 +239,7 @@ impl<'a> Exec<'a> {
                         return Err(ExecError {
                             span: cmd.spans[0],
                             msg: format!("can't give argument to non-function {}", first_text(first)),
+                            context: None,
                         });
                     }
                     self.arg(first, dot, cmd.spans[0])?
@@ -198,8 +250,15 @@ impl<'a> Exec<'a> {
         let v = last.unwrap_or(Value::Nil);
         if !p.decl.is_empty() {
             if p.is_assign {
-                if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| *n == p.decl[0]) {
-                    slot.1 = v.clone();
+                match self.vars.iter_mut().rev().find(|(n, _)| *n == p.decl[0]) {
+                    Some(slot) => slot.1 = v.clone(),
+                    None => {
+                        return Err(ExecError {
+                            span: p.span,
+                            msg: format!("undefined variable: {}", p.decl[0]),
+                            context: None,
+                        });
+                    }
                 }
             } else {
                 self.vars.push((p.decl[0].clone(), v.clone()));
@@ -224,6 +283,7 @@ impl<'a> Exec<'a> {
                     "wrong number of args for {}: want at least 1 got 0",
                     if is_and { "and" } else { "or" }
                 ),
+                context: None,
             });
         }
         let mut v = Value::Nil;
@@ -243,13 +303,9 @@ impl<'a> Exec<'a> {
         Ok(match a {
             Arg::Field(chain) => self.fields(dot.clone(), chain, span)?,
             Arg::Var(name, chain) => {
-                let v = self
-                    .vars
-                    .iter()
-                    .rev()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, v)| v.clone())
-                    .ok_or_else(|| ExecError { span, msg: format!("undefined variable: {name}") })?;
+                let v = self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone()).ok_or_else(
+                    || ExecError { span, msg: format!("undefined variable: {name}"), context: None },
+                )?;
                 self.fields(v, chain, span)?
             }
             Arg::Func(name) => {
@@ -284,12 +340,14 @@ impl<'a> Exec<'a> {
                     return Err(ExecError {
                         span,
                         msg: format!("nil pointer evaluating interface {{}}.{f}"),
+                        context: None,
                     });
                 }
                 other => {
                     return Err(ExecError {
                         span,
                         msg: format!("can't evaluate field {f} in type {}", other.type_name()),
+                        context: None,
                     });
                 }
             };
@@ -308,18 +366,26 @@ fn call_error(name: &str, e: funcs::CallError, args: &[Arg], spans: &[Span]) -> 
                 (
                     Some(a @ (Arg::Str(_) | Arg::Int(_) | Arg::Float(_) | Arg::Bool(_) | Arg::Nil)),
                     Some(sp),
-                ) => ExecError { span: *sp, msg: format!("expected {expected}; found {}", first_text(a)) },
+                ) => ExecError {
+                    span: *sp,
+                    msg: format!("expected {expected}; found {}", first_text(a)),
+                    context: None,
+                },
                 (Some(_), Some(sp)) => ExecError {
                     span: *sp,
                     msg: format!("wrong type for value; expected {expected}; got {got}"),
+                    context: None,
                 },
                 _ => ExecError {
                     span: cmd_span,
                     msg: format!("wrong type for value; expected {expected}; got {got}"),
+                    context: None,
                 },
             }
         }
-        funcs::CallError::Msg(m) => ExecError { span: cmd_span, msg: format!("error calling {name}: {m}") },
+        funcs::CallError::Msg(m) => {
+            ExecError { span: cmd_span, msg: format!("error calling {name}: {m}"), context: None }
+        }
     }
 }
 

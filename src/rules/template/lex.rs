@@ -98,12 +98,13 @@ pub fn lex(src: &str) -> Result<Vec<Token>, TemplateError> {
         // Tokens inside the action.
         loop {
             let trimmed = body.trim_start_matches(is_space);
+            let had_space = trimmed.len() < body.len();
             line += body[..body.len() - trimmed.len()].matches('\n').count();
             body = trimmed;
             if body.is_empty() {
                 return Err(TemplateError::parse(line, "unclosed action"));
             }
-            if body.starts_with("-}}") && out.last().is_some() {
+            if body.starts_with("-}}") && had_space {
                 // Only a trim marker when preceded by space; otherwise `-` starts a number.
                 out.push(Token { tok: Tok::Close, line, pos: at(body), end: at(body) + 3 });
                 body = &body[3..];

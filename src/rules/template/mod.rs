@@ -5,7 +5,7 @@
 //! [`expand_alert`] is what rules call: it prepends Prometheus's variable definitions
 //! (`$labels`, `$externalLabels`, `$externalURL`, `$value`) and turns any error into
 //! `<error expanding template: ...>` as Prometheus does; nothing here panics on input.
-//! Not supported: `define`/`template`/`block`, method calls, `call`.
+//! Not supported: method calls, `call`.
 
 pub mod exec;
 pub mod funcs;
@@ -44,19 +44,20 @@ pub struct Template {
     name: String,
     source: String,
     nodes: Vec<parse::Node>,
+    defines: parse::Defines,
 }
 
 impl Template {
     /// Parses `text`; undefined functions and variables are errors.
     pub fn parse(name: &str, text: &str) -> Result<Template, TemplateError> {
         let toks = lex::lex(text)?;
-        let nodes = parse::parse(&toks, &funcs::is_func)?;
-        Ok(Template { name: name.to_string(), source: text.to_string(), nodes })
+        let (nodes, defines) = parse::parse(&toks, &funcs::is_func)?;
+        Ok(Template { name: name.to_string(), source: text.to_string(), nodes, defines })
     }
 
     /// Runs the template with `data` as dot (and `$`).
     pub fn execute(&self, env: &FuncEnv, data: Value) -> Result<String, TemplateError> {
-        let mut ex = exec::Exec::new(env, data);
+        let mut ex = exec::Exec::new(env, &self.defines, data);
         match ex.run(&self.nodes) {
             Ok(()) => Ok(ex.out),
             Err(e) => {
@@ -64,7 +65,8 @@ impl Template {
                 let before = self.source.get(..start).unwrap_or("");
                 let line = 1 + before.matches('\n').count();
                 let col = before.rfind('\n').map(|i| start - i - 1).unwrap_or(start);
-                let context = self.source.get(start..end).unwrap_or("").trim().to_string();
+                let context =
+                    e.context.unwrap_or_else(|| self.source.get(start..end).unwrap_or("").trim().to_string());
                 Err(TemplateError::Exec { name: self.name.clone(), line, col, context, msg: e.msg })
             }
         }

@@ -8,18 +8,39 @@ use super::lex::{Tok, Token};
 
 /// Deepest nesting of control structures and parentheses accepted (parsing and execution
 /// recurse; this keeps both far from the stack limit).
-pub const NESTING_MAX: usize = 200;
+pub const NESTING_MAX: usize = 100;
 
 #[derive(Clone, Debug)]
 pub enum Node {
     Text(String),
     Action(Pipe),
-    If { pipe: Pipe, then: Vec<Node>, els: Vec<Node> },
-    Range { pipe: Pipe, body: Vec<Node>, els: Vec<Node> },
-    With { pipe: Pipe, body: Vec<Node>, els: Vec<Node> },
+    If {
+        pipe: Pipe,
+        then: Vec<Node>,
+        els: Vec<Node>,
+    },
+    Range {
+        pipe: Pipe,
+        body: Vec<Node>,
+        els: Vec<Node>,
+    },
+    With {
+        pipe: Pipe,
+        body: Vec<Node>,
+        els: Vec<Node>,
+    },
     Break,
     Continue,
+    /// `{{template "name" pipeline}}` (also the call half of `{{block}}`).
+    Call {
+        name: String,
+        pipe: Option<Pipe>,
+        span: Span,
+    },
 }
+
+/// Named templates from `{{define}}` / `{{block}}`.
+pub type Defines = std::collections::HashMap<String, Vec<Node>>;
 
 /// Byte range `[start, end)` of a node in the template source (for error messages).
 pub type Span = (usize, usize);
@@ -58,13 +79,24 @@ pub enum Arg {
     Sub(Box<Pipe>, Vec<String>),
 }
 
-/// Parses tokens into nodes. `is_func` says whether a function name is defined.
-pub fn parse(tokens: &[Token], is_func: &dyn Fn(&str) -> bool) -> Result<Vec<Node>, TemplateError> {
-    let mut p =
-        Parser { toks: tokens, pos: 0, vars: vec!["$".to_string()], is_func, loop_depth: 0, depth: 0 };
+/// Parses tokens into the main node list and the named templates. `is_func` says whether a
+/// function name is defined.
+pub fn parse(
+    tokens: &[Token],
+    is_func: &dyn Fn(&str) -> bool,
+) -> Result<(Vec<Node>, Defines), TemplateError> {
+    let mut p = Parser {
+        toks: tokens,
+        pos: 0,
+        vars: vec!["$".to_string()],
+        is_func,
+        loop_depth: 0,
+        depth: 0,
+        defines: Defines::new(),
+    };
     let (nodes, end) = p.list()?;
     match end {
-        End::Eof => Ok(nodes),
+        End::Eof => Ok((nodes, p.defines)),
         End::Close(line) => Err(TemplateError::parse(line, "unexpected {{end}}")),
         End::Else(line, _) => Err(TemplateError::parse(line, "unexpected {{else}}")),
     }
@@ -85,6 +117,7 @@ struct Parser<'a> {
     loop_depth: usize,
     /// Current nesting of control structures and parentheses.
     depth: usize,
+    defines: Defines,
 }
 
 impl Parser<'_> {
@@ -156,11 +189,10 @@ impl Parser<'_> {
                                 nodes.push(if kw == "break" { Node::Break } else { Node::Continue });
                                 continue;
                             }
-                            "define" | "template" | "block" => {
-                                return Err(TemplateError::parse(
-                                    line,
-                                    format!("{{{{{kw}}}}} is not supported"),
-                                ));
+                            "define" | "block" | "template" => {
+                                self.pos += 1;
+                                self.named(&kw, line, &mut nodes)?;
+                                continue;
                             }
                             _ => {}
                         }
@@ -173,6 +205,58 @@ impl Parser<'_> {
                     return Err(TemplateError::parse(line, format!("unexpected {}", describe(Some(&other)))));
                 }
             }
+        }
+    }
+
+    /// `{{define}}`, `{{block}}`, `{{template}}` after the keyword (kept out of `list` so
+    /// its stack frame stays small: `list` recurses once per nesting level).
+    fn named(&mut self, kw: &str, line: usize, nodes: &mut Vec<Node>) -> Result<(), TemplateError> {
+        let span_start = self.cur_pos();
+        let name = self.template_name(kw, line)?;
+        if kw == "template" {
+            let pipe = if matches!(self.peek(), Some(Tok::Close)) {
+                None
+            } else {
+                Some(self.pipeline(line, false)?)
+            };
+            let span = (span_start, self.prev_end());
+            self.expect_close(kw)?;
+            nodes.push(Node::Call { name, pipe, span });
+            return Ok(());
+        }
+        let pipe = if kw == "block" { Some(self.pipeline(line, false)?) } else { None };
+        self.expect_close(kw)?;
+        if kw == "define" && self.depth > 0 {
+            return Err(TemplateError::parse(line, "unexpected <define> in command"));
+        }
+        if self.depth >= NESTING_MAX {
+            return Err(TemplateError::parse(line, format!("nesting deeper than {NESTING_MAX}")));
+        }
+        // A named template sees only `$` (its own dot).
+        let saved = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        self.depth += 1;
+        let r = self.list();
+        self.depth -= 1;
+        self.vars = saved;
+        let (body, end) = r?;
+        if !matches!(end, End::Close(_)) {
+            return Err(TemplateError::parse(line, format!("unexpected EOF in {{{{{kw}}}}}")));
+        }
+        self.defines.insert(name.clone(), body);
+        if kw == "block" {
+            nodes.push(Node::Call { name, pipe, span: (span_start, self.prev_end()) });
+        }
+        Ok(())
+    }
+
+    /// The quoted name after `define`/`template`/`block`.
+    fn template_name(&mut self, kw: &str, line: usize) -> Result<String, TemplateError> {
+        match self.next() {
+            Some(Tok::Str(n)) => Ok(n),
+            other => Err(TemplateError::parse(
+                line,
+                format!("unexpected {} in {kw} clause", describe(other.as_ref())),
+            )),
         }
     }
 
@@ -270,12 +354,6 @@ impl Parser<'_> {
             }
             if decl.is_empty() {
                 self.pos = save;
-            } else if is_assign {
-                for v in &decl {
-                    if !self.vars.contains(v) {
-                        return Err(TemplateError::parse(line, format!("undefined variable \"{v}\"")));
-                    }
-                }
             }
         }
         let mut cmds = Vec::new();
@@ -285,8 +363,23 @@ impl Parser<'_> {
             match self.peek() {
                 Some(Tok::Pipe) => {
                     self.pos += 1;
+                    // Go accepts a trailing `|` before the closing delimiter.
+                    if matches!(self.peek(), Some(Tok::Close) | Some(Tok::RParen) | None) {
+                        break;
+                    }
                 }
                 _ => break,
+            }
+        }
+        // Only the first stage may start with a non-executable operand (Go's checkPipeline).
+        for (i, c) in cmds.iter().enumerate().skip(1) {
+            if matches!(c.args[0], Arg::Bool(_) | Arg::Nil | Arg::Int(_) | Arg::Float(_) | Arg::Str(_))
+                || matches!(&c.args[0], Arg::Field(f) if f.is_empty())
+            {
+                return Err(TemplateError::parse(
+                    line,
+                    format!("non executable command in pipeline stage {}", i + 1),
+                ));
             }
         }
         if !is_assign {

@@ -161,3 +161,26 @@ proptest::proptest! {
         let _ = check_alert_template("t", &text);
     }
 }
+
+#[test]
+fn named_templates_and_go_parse_quirks() {
+    assert_eq!(run(r#"{{ define "x" }}[{{ .job }}]{{ end }}{{ template "x" $labels }}"#), "[node]");
+    assert_eq!(run(r#"{{ block "b" 2 }}<{{ . }}>{{ end }}"#), "<2>");
+    assert!(
+        run(r#"{{ define "r" }}{{ template "r" }}{{ end }}{{ template "r" }}"#)
+            .contains("maximum template depth")
+    );
+    assert!(run(r#"{{ template "nope" }}"#).contains("template \"nope\" not defined"));
+    // A trailing `|` is accepted; a literal in a later stage is not.
+    assert_eq!(run("{{ $labels.job | }}"), "node");
+    assert!(
+        check_alert_template("t", r#"{{ "a" | "b" }}"#)
+            .unwrap_err()
+            .contains("non executable command in pipeline stage 2")
+    );
+    // `-}}` trims only after a space.
+    assert!(check_alert_template("t", "{{ $labels.x-}}").is_err());
+    // Assigning an undeclared variable parses but fails when run.
+    assert!(check_alert_template("t", "{{ $nope = 1 }}").is_ok());
+    assert!(run("{{ $nope = 1 }}").contains("undefined variable: $nope"));
+}
