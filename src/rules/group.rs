@@ -182,10 +182,12 @@ impl Group {
         for (i, rule) in self.rules.iter().enumerate() {
             let rstart = Instant::now();
             self.metrics.evaluations.fetch_add(1, Ordering::Relaxed);
-            let res = match rule {
+            // A panic in a querier or in rule code fails this rule, not the group's thread.
+            let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match rule {
                 Rule::Recording(r) => r.eval(ctx.querier, qts, self.limit),
                 Rule::Alerting(r) => r.eval(&env, ts, self.query_offset_ms, self.limit),
-            };
+            }))
+            .unwrap_or_else(|_| Err("panic during rule evaluation".to_string()));
             let outcome = match res {
                 Ok(samples) => self.write(i, qts, samples, ctx.appender),
                 Err(e) => Err(e),
@@ -279,6 +281,42 @@ impl Group {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct PanickingQuerier;
+    impl RuleQuerier for PanickingQuerier {
+        fn query(&self, _: &str, _: i64) -> Result<crate::rules::QueryValue, String> {
+            panic!("boom")
+        }
+    }
+    struct NullAppender;
+    impl RuleAppender for NullAppender {
+        fn append_batch(&self, _: &[(Labels, i64, f64)]) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panicking_querier_fails_the_rule_not_the_group() {
+        let rules = vec![
+            Rule::Recording(RecordingRule::new("a".into(), "x".into(), BTreeMap::new())),
+            Rule::Alerting(AlertingRule::new("B".into(), "y".into(), 0, 0, BTreeMap::new(), BTreeMap::new())),
+        ];
+        let g = Group::new("g".into(), "f".into(), 1000, 0, 0, rules);
+        let ext = Labels::empty();
+        let ctx = EvalContext {
+            querier: &PanickingQuerier,
+            appender: &NullAppender,
+            external_labels: &ext,
+            external_url: "",
+        };
+        g.eval(5000, &ctx);
+        for r in &g.rules {
+            let h = r.health().snapshot();
+            assert_eq!((h.health, h.last_error.as_str()), ("err", "panic during rule evaluation"));
+        }
+        assert_eq!(g.metrics.failures.load(Ordering::Relaxed), 2);
+        assert_eq!(g.last_eval_ms(), 5000);
+    }
 
     #[test]
     fn eval_timestamps_are_aligned_with_a_stable_offset() {
