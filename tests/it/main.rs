@@ -4,6 +4,9 @@
 mod browser;
 mod ingest_interop;
 mod remote_write_input;
+mod rules_alertmanager;
+mod rules_eval;
+mod rules_notifier;
 mod rules_promtool;
 mod storage_crash;
 mod storage_lock;
