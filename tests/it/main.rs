@@ -1,6 +1,11 @@
-//! Integration tests that run the real `cairn` binary. One test crate (`it`) so the binary and
-//! the shared support code are built once; each area adds a module here.
+//! The single integration-test binary. One module per risk; helpers that several modules use
+//! live in `util`.
 
 mod browser;
+mod storage_crash;
+mod storage_lock;
+mod storage_model;
+mod storage_wal_tail;
 mod support;
 mod ui;
+mod util;

@@ -308,6 +308,104 @@ async fn query_page_table_graph_autocomplete_errors_and_url() {
     b.close().await;
 }
 
+/// Series computed by PromQL alone (no stored data needed): one per room, constant values.
+fn computed_expr() -> String {
+    ROOMS
+        .iter()
+        .map(|r| format!("label_replace(vector({}), \"room\", \"{r}\", \"\", \"\")", last_value(r)))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_page_on_computed_series() {
+    let Some((stack, b)) = setup(1280, 900).await else { return };
+    if !has_endpoint(&stack, "/api/v1/query?query=1").await
+        || !has_endpoint(&stack, "/api/v1/query_range").await
+    {
+        b.close().await;
+        return;
+    }
+    let expr = computed_expr();
+    b.goto(&stack.page("/query")).await.unwrap();
+    let input = b.wait_for("textarea.expr", 10).await.unwrap();
+    // Shift+Enter inserts a newline and does not run; Enter runs the two-line query.
+    let (first, rest) = expr.split_at(expr.find(" or ").unwrap());
+    b.type_into(
+        &input,
+        &format!("{first}{}{}\u{E000}{}{}", keys::SHIFT, keys::ENTER, rest.trim_start(), keys::ENTER),
+    )
+    .await
+    .unwrap();
+    assert_eq!(b.prop(&input, "value").await.unwrap(), format!("{first}\n{}", rest.trim_start()));
+    b.wait_count("table.result-table tbody tr", 3, 15).await.unwrap();
+    let want: BTreeMap<String, String> =
+        ROOMS.iter().map(|r| (format!("{{room=\"{r}\"}}"), last_value(r).to_string())).collect();
+    assert_eq!(table_rows(&b, 1).await, want);
+    let stats = b.text(&b.wait_for(".stats", 5).await.unwrap()).await.unwrap();
+    assert!(stats.contains("Result series: 3"), "stats: {stats}");
+
+    // Graph over the default hour: three flat lines at the three values.
+    b.click(&panel_el(&b, 1, "button.tab-graph").await).await.unwrap();
+    let paths = b.wait_count("svg.graph-svg path.series", 3, 15).await.unwrap();
+    let mut ys = Vec::new();
+    for p in &paths {
+        let d = b.attr(p, "d").await.unwrap().unwrap_or_default();
+        assert!(d.matches('L').count() >= 100, "too few points: {d}");
+        let y: Vec<&str> =
+            d.split(['M', 'L']).filter(|s| !s.is_empty()).map(|pt| pt.split(',').nth(1).unwrap()).collect();
+        assert!(y.windows(2).all(|w| w[0] == w[1]), "a constant series must draw a flat line: {d}");
+        ys.push(y[0].parse::<f64>().unwrap());
+    }
+    // Higher values are drawn higher (smaller y); series come in the API's order.
+    let order = b
+        .js("return [...document.querySelectorAll('.legend-item')].map(e => e.textContent)", vec![])
+        .await
+        .unwrap();
+    let names: Vec<String> =
+        order.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let value_of = |n: &str| last_value(n.trim_start_matches("{room=\"").trim_end_matches("\"}"));
+    for i in 0..3 {
+        for j in 0..3 {
+            if value_of(&names[i]) > value_of(&names[j]) {
+                assert!(ys[i] < ys[j], "{} ({}) should be above {} ({})", names[i], ys[i], names[j], ys[j]);
+            }
+        }
+    }
+    let catcher = b.wait_for("svg.graph-svg rect.catcher", 5).await.unwrap();
+    b.hover(&catcher, 0, 0).await.unwrap();
+    let tip = b.text(&b.wait_for(".graph-tooltip:not([hidden])", 5).await.unwrap()).await.unwrap();
+    assert!(
+        ROOMS.iter().any(|r| tip.contains(&format!("{{room=\"{r}\"}}"))
+            && tip.contains(&format!("value: {}", last_value(r)))),
+        "tooltip: {tip}"
+    );
+    b.click(&panel_el(&b, 1, "input.stacked-input").await).await.unwrap();
+    b.wait_count("svg.graph-svg path.area", 3, 5).await.unwrap();
+    shot(&stack, &b, "computed-graph").await;
+
+    // The URL reproduces the page.
+    let url = b.current_url().await.unwrap();
+    assert_eq!(url_param(&url, "g0.tab").as_deref(), Some("0"));
+    assert_eq!(url_param(&url, "g0.stacked").as_deref(), Some("1"));
+    b.goto(&url).await.unwrap();
+    b.wait_count("svg.graph-svg path.area", 3, 15).await.unwrap();
+    let input = b.wait_for("textarea.expr", 5).await.unwrap();
+    assert_eq!(b.prop(&input, "value").await.unwrap(), format!("{first}\n{}", rest.trim_start()));
+
+    // A bad query: the server's message inline, the old graph gone.
+    b.click(&panel_el(&b, 1, "button.tab-table").await).await.unwrap();
+    b.clear(&input).await.unwrap();
+    b.type_into(&input, &format!("sum(rate(x[5m]){}", keys::ENTER)).await.unwrap();
+    let shown = b.text(&panel_el(&b, 1, ".query-error [role=alert]").await).await.unwrap();
+    let (status, body) = stack.api_get("/api/v1/query?query=sum(rate(x%5B5m%5D)").await.unwrap();
+    assert_eq!(status, 400, "{body}");
+    let msg = body["error"].as_str().unwrap();
+    assert!(shown.contains(msg), "shown {shown:?} lacks {msg:?}");
+    assert!(b.find_all("table.result-table tbody tr").await.unwrap().is_empty());
+    b.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_pages_render_the_api_content() {
     let Some((stack, b)) = setup(1280, 900).await else { return };
@@ -466,6 +564,7 @@ async fn status_pages_render_the_api_content() {
         b.wait_for("section.head-stats table", 10).await.unwrap();
         let text = b.text(&b.wait_for("main", 5).await.unwrap()).await.unwrap();
         assert!(text.contains("Number of series"), "{text}");
+        assert!(!text.contains("NaN") && !text.contains("undefined"), "{text}");
         if let Some(top) = d["seriesCountByMetricName"].as_array().and_then(|a| a.first()) {
             assert!(text.contains(top["name"].as_str().unwrap()), "top metric {top} missing:\n{text}");
         }

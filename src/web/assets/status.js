@@ -164,9 +164,10 @@ function bytes(n) {
   return `${i ? v.toFixed(1) : v} ${u[i]}`;
 }
 
+/** ms (or RFC 3339) → UTC text; '—' outside JavaScript's date range (e.g. an empty head's ±2^63). */
 function msTime(v) {
-  const n = typeof v === 'string' ? Date.parse(v) : v;
-  return typeof n === 'number' && Number.isFinite(n) ? `${formatUtc(n)} UTC` : String(v ?? '');
+  const n = typeof v === 'string' && !/^-?\d+$/.test(v) ? Date.parse(v) : Number(v);
+  return Number.isFinite(n) && Math.abs(n) <= 8.64e15 ? `${formatUtc(n)} UTC` : '—';
 }
 
 export async function renderTsdb(main, signal) {
@@ -175,8 +176,10 @@ export async function renderTsdb(main, signal) {
   const headRows = [
     ['Number of series', head.numSeries], ['Number of chunks', head.chunkCount],
     ['Number of label pairs', head.numLabelPairs],
-    ['Current min time', head.minTime !== undefined ? `${msTime(head.minTime)} (${head.minTime})` : undefined],
-    ['Current max time', head.maxTime !== undefined ? `${msTime(head.maxTime)} (${head.maxTime})` : undefined],
+    ...(head.numSeries === 0 || Number(head.minTime) > Number(head.maxTime)
+      ? [['Time range', 'no samples in the head']]
+      : [['Current min time', head.minTime !== undefined ? `${msTime(head.minTime)} (${head.minTime})` : undefined],
+        ['Current max time', head.maxTime !== undefined ? `${msTime(head.maxTime)} (${head.maxTime})` : undefined]]),
   ].filter(([, v]) => v !== undefined);
   const blocks = Array.isArray(d.blocks) ? d.blocks : null;
   let blockSection = null;
