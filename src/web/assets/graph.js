@@ -3,7 +3,7 @@
 // rendering: it is handed data and callbacks and never calls the API.
 
 import { h, replace } from './dom.js';
-import { formatTick, formatValue, formatUtc, seriesName } from './format.js';
+import { formatTick, formatValue, formatUtc, parseSample, seriesName } from './format.js';
 
 const PALETTE = [
   '#1f77b4', '#e6550d', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
@@ -53,7 +53,7 @@ export function toSeries(result) {
   return (result || []).map((s) => ({
     name: seriesName(s.metric),
     metric: s.metric,
-    points: (s.values || []).map(([t, v]) => [Math.round(t * 1000), parseFloat(v)]),
+    points: (s.values || []).map(([t, v]) => [Math.round(t * 1000), parseSample(v)]),
   }));
 }
 

@@ -225,6 +225,11 @@ impl Browser {
         self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": args}))).await
     }
 
+    /// Runs an async script: its last argument is the callback to call with the result.
+    pub async fn js_async(&self, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
+        self.cmd("POST", "/execute/async", Some(json!({"script": script, "args": args}))).await
+    }
+
     /// Moves the pointer to (x, y) relative to the element's centre, presses, optionally drags
     /// to (x2, y2), and releases: a W3C pointer action sequence.
     pub async fn drag(&self, el: &Element, from: (i64, i64), to: (i64, i64)) -> anyhow::Result<()> {
