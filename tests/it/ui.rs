@@ -393,8 +393,21 @@ async fn query_page_on_computed_series() {
     let input = b.wait_for("textarea.expr", 5).await.unwrap();
     assert_eq!(b.prop(&input, "value").await.unwrap(), format!("{first}\n{}", rest.trim_start()));
 
-    // A bad query: the server's message inline, the old graph gone.
+    // Scalars and strings in the table.
     b.click(&panel_el(&b, 1, "button.tab-table").await).await.unwrap();
+    for (q, kind, want) in [("1 + 1", "scalar", "2"), ("\"hello\"", "string", "hello")] {
+        b.clear(&input).await.unwrap();
+        b.type_into(&input, &format!("{q}{}", keys::ENTER)).await.unwrap();
+        let rows = poll(Duration::from_secs(10), Duration::from_millis(100), || async {
+            let r = table_rows(&b, 1).await;
+            r.contains_key(kind).then_some(r)
+        })
+        .await
+        .unwrap_or_else(|| panic!("no {kind} row for {q}"));
+        assert_eq!(rows.into_iter().collect::<Vec<_>>(), vec![(kind.to_string(), want.to_string())]);
+    }
+
+    // A bad query: the server's message inline, the old rows gone.
     b.clear(&input).await.unwrap();
     b.type_into(&input, &format!("sum(rate(x[5m]){}", keys::ENTER)).await.unwrap();
     let shown = b.text(&panel_el(&b, 1, ".query-error [role=alert]").await).await.unwrap();
