@@ -383,6 +383,10 @@ async fn query_page_on_computed_series() {
     b.click(&panel_el(&b, 1, "input.stacked-input").await).await.unwrap();
     b.wait_count("svg.graph-svg path.area", 3, 5).await.unwrap();
     shot(&stack, &b, "computed-graph").await;
+    let toggle = b.wait_for("#theme-toggle", 5).await.unwrap();
+    b.click(&toggle).await.unwrap();
+    shot(&stack, &b, "computed-graph-other-theme").await;
+    b.click(&toggle).await.unwrap();
 
     // The URL reproduces the page.
     let url = b.current_url().await.unwrap();
