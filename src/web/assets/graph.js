@@ -198,7 +198,6 @@ function drawAll(container, series, width, hidden, opts) {
       sel.setAttribute('width', Math.max(b - a, 0));
       sel.setAttribute('visibility', 'visible');
     }
-    const t = start + ((px - left) / plotW) * (end - start);
     let best = null;
     for (const s of drawn) {
       for (const p of s.lines) {
@@ -230,7 +229,6 @@ function drawAll(container, series, width, hidden, opts) {
     const tw = tip.offsetWidth || 200;
     tip.style.left = `${Math.min(Math.max(x(pt) + 12, 0), Math.max(width - tw, 0))}px`;
     tip.style.top = `${Math.max(y(pv) - 40, 0)}px`;
-    void t;
   };
   const hide = () => {
     cross.setAttribute('visibility', 'hidden');
