@@ -223,7 +223,9 @@ export class Panel {
   }
 
   execute() {
-    this.state.expr = this.textarea.value.trim();
+    const expr = this.textarea.value.trim();
+    if (expr !== this.state.expr) this.hidden.clear();
+    this.state.expr = expr;
     this.onChange();
     this.run();
   }

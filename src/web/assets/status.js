@@ -42,7 +42,9 @@ export async function renderTargets(main, signal) {
     const up = targets.filter((t) => t.health === 'up').length;
     const rows = targets.map((t) => {
       const tr = h('tr', { class: `target health-${t.health}`, dataset: { search: `${t.scrapeUrl} ${labelText(t.labels)} ${t.health}`.toLowerCase() } },
-        h('td', { class: 'endpoint' }, h('a', { href: t.scrapeUrl, rel: 'noreferrer' }, t.scrapeUrl)),
+        h('td', { class: 'endpoint' },
+          /^https?:\/\//i.test(t.scrapeUrl) ? h('a', { href: t.scrapeUrl, rel: 'noreferrer' }, t.scrapeUrl) : t.scrapeUrl,
+          t.scrapeInterval ? h('div', { class: 'muted small' }, `every ${t.scrapeInterval}, timeout ${t.scrapeTimeout || '?'}`) : null),
         h('td', {}, badge(t.health)),
         h('td', { class: 'labels' }, labelChips(t.labels),
           h('details', { class: 'discovered' }, h('summary', {}, 'Before relabeling'), labelChips(t.discoveredLabels))),
