@@ -263,6 +263,28 @@ async fn query_page_on_computed_series() {
             && tip.contains(&format!("value: {}", last_value(r)))),
         "tooltip: {tip}"
     );
+    // Keyboard: with the graph focused, arrows move the tooltip between samples and series.
+    let svg = b.wait_for("svg.graph-svg", 5).await.unwrap();
+    b.js("arguments[0].focus()", vec![svg.json()]).await.unwrap();
+    let tip_text =
+        "const t = document.querySelector('.graph-tooltip:not([hidden])'); return t && t.textContent";
+    b.type_into(&b.active().await.unwrap(), keys::ARROW_LEFT).await.unwrap();
+    let tip1 = b.wait_js(tip_text, 5).await.unwrap();
+    b.type_into(&b.active().await.unwrap(), keys::ARROW_DOWN).await.unwrap();
+    let tip2 = b
+        .wait_js(&format!("const v = (() => {{ {tip_text} }})(); return v !== {tip1} && v"), 5)
+        .await
+        .unwrap();
+    let series_of = |v: &serde_json::Value| {
+        ROOMS.iter().find(|r| v.as_str().unwrap().contains(&format!("{{room=\"{r}\"}}"))).copied()
+    };
+    assert!(
+        series_of(&tip1).is_some() && series_of(&tip2).is_some() && series_of(&tip1) != series_of(&tip2),
+        "{tip1} / {tip2}"
+    );
+    let room = series_of(&tip2).unwrap();
+    assert!(tip2.as_str().unwrap().contains(&format!("value: {}", last_value(room))), "{tip2}");
+
     b.click(&panel_el(&b, 1, "input.stacked-input").await).await.unwrap();
     b.wait_count("svg.graph-svg path.area", 3, 5).await.unwrap();
     shot(&stack, &b, "computed-graph").await;
