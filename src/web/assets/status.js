@@ -18,7 +18,11 @@ function filterBox(label, apply) {
   return h('div', { class: 'field inline' }, h('label', { for: id, class: 'visually-hidden' }, label), input);
 }
 
+/** A table; each cell carries its column name in data-label for the narrow card layout. */
 function table(headers, rows, cls = '') {
+  for (const tr of rows) {
+    [...tr.children].forEach((cell, i) => { if (headers[i]) cell.dataset.label = headers[i]; });
+  }
   return h('div', { class: 'table-wrap' }, h('table', { class: `data-table ${cls}` },
     h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, rows)));
@@ -49,7 +53,7 @@ export async function renderTargets(main, signal) {
         h('td', { class: 'labels' }, labelChips(t.labels),
           h('details', { class: 'discovered' }, h('summary', {}, 'Before relabeling'), labelChips(t.discoveredLabels))),
         h('td', { class: 'last-scrape' }, formatAgo(t.lastScrape)),
-        h('td', { class: 'duration' }, formatSeconds(t.lastScrapeDuration)),
+        h('td', { class: 'duration' }, formatAgo(t.lastScrape) === 'never' ? '—' : formatSeconds(t.lastScrapeDuration)),
         h('td', { class: 'scrape-error' }, t.lastError ? h('span', { class: 'error-text' }, t.lastError) : ''));
       return tr;
     });
