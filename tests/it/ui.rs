@@ -42,18 +42,6 @@ pub(super) fn browser_missing() -> bool {
     true
 }
 
-/// Whether the API the UI talks to has `path` (anything but HTTP 404). Endpoints still being
-/// built on the server side make the dependent checks print a notice and return early.
-pub(super) async fn has_endpoint(stack: &Stack, path: &str) -> bool {
-    match stack.http.get(format!("{}{path}", stack.api)).send().await {
-        Ok(r) if r.status().as_u16() != 404 => true,
-        _ => {
-            eprintln!("NOTICE: the server has no {path} yet; skipping the checks that need it");
-            false
-        }
-    }
-}
-
 pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
