@@ -91,6 +91,11 @@ async fn ui_routes_serve_embedded_assets() {
         assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{p}");
         assert!(r.text().await.unwrap().contains("static/app.js"), "{p}");
     }
+    // Prometheus's classic URL keeps its panels.
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = no_redirect.get(format!("{}/classic/graph?g0.expr=up&g0.tab=1", stack.ui)).send().await.unwrap();
+    assert_eq!(r.status(), 308);
+    assert_eq!(r.headers()["location"], "/query?g0.expr=up&g0.tab=1");
     let r = get("/static/app.js").await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
