@@ -85,7 +85,7 @@ export class Panel {
     this.heading.id = `${id}-h`;
     this.el.prepend(this.heading);
     // Autocomplete first: its keydown handler consumes Enter/Tab when a suggestion is chosen.
-    attachAutocomplete(this.textarea);
+    this.autocomplete = attachAutocomplete(this.textarea);
     this.textarea.addEventListener('keydown', (ev) => {
       if (ev.defaultPrevented) return;
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
@@ -223,6 +223,7 @@ export class Panel {
   }
 
   execute() {
+    this.autocomplete.close();
     const expr = this.textarea.value.trim();
     if (expr !== this.state.expr) this.hidden.clear();
     this.state.expr = expr;
