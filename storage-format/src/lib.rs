@@ -5,7 +5,10 @@
 pub mod labels;
 pub mod matcher;
 pub mod sample;
+pub mod varint;
+pub mod xor;
 
 pub use labels::{Label, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError, matches_all};
 pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
+pub use xor::{ChunkError, XorEncoder, XorIter, decode_all};
