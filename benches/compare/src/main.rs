@@ -12,6 +12,7 @@ mod proc;
 mod proto;
 mod query;
 mod report;
+mod rounds;
 mod run;
 mod system;
 
@@ -118,10 +119,16 @@ struct Args {
     /// Override the number of hosts (86 series each) of the size.
     #[arg(long)]
     hosts: Option<usize>,
+    /// Run every system this many times (order rotating) and report medians.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
     /// Seed of the load generator.
     #[arg(long, default_value_t = 20_261_122)]
     seed: u64,
 }
+
+/// Upper bound on `--rounds`.
+const ROUNDS_MAX: usize = 20;
 
 fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -212,20 +219,34 @@ async fn real_main(args: Args) -> anyhow::Result<()> {
         log_dir,
     };
 
-    let mut runs = Vec::new();
-    let mut results = Vec::new();
-    for (&kind, bin) in systems.iter().zip(&bins) {
-        match run::run_system(kind, bin, &load, shards.clone(), &queries, &opts).await {
-            Ok(r) => {
-                results.push(r.result.clone());
-                runs.push(r);
+    // Rounds: each system once per round, the order rotating so none is always first.
+    let rounds = args.rounds.clamp(1, ROUNDS_MAX);
+    let mut runs: Vec<run::SystemRun> = Vec::new();
+    let mut per_system: Vec<Vec<run::SystemResult>> = vec![Vec::new(); systems.len()];
+    for round in 0..rounds {
+        for j in 0..systems.len() {
+            let i = (j + round) % systems.len();
+            let (kind, bin) = (systems[i], &bins[i]);
+            if rounds > 1 {
+                eprintln!("--- round {}/{rounds}: {}", round + 1, kind.label());
             }
-            Err(e) => {
-                eprintln!("[{}] failed: {e:#}", kind.label());
-                results.push(run::failed_result(kind, Some(bin), &e));
+            match run::run_system(kind, bin, &load, shards.clone(), &queries, &opts).await {
+                Ok(r) => {
+                    per_system[i].push(r.result.clone());
+                    if !runs.iter().any(|x| x.result.system == kind) {
+                        runs.push(r);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("[{}] failed: {e:#}", kind.label());
+                    per_system[i].push(run::failed_result(kind, Some(bin), &e));
+                }
             }
         }
     }
+    runs.sort_by_key(|r| systems.iter().position(|k| *k == r.result.system));
+    let round_results = per_system.clone();
+    let results: Vec<run::SystemResult> = per_system.into_iter().filter_map(rounds::merge).collect();
 
     let (reference, comparisons) = report::compare(&runs, &queries);
     let ratios = report::ratios(&results, args.subject);
@@ -252,6 +273,7 @@ async fn real_main(args: Args) -> anyhow::Result<()> {
         subject: args.subject,
         reference,
         systems: results,
+        rounds: if rounds > 1 { round_results } else { Vec::new() },
         comparisons,
         ratios,
     };

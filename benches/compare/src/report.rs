@@ -95,7 +95,11 @@ pub struct Report {
     pub queries: Vec<QuerySpec>,
     pub subject: Kind,
     pub reference: Option<Kind>,
+    /// Median figures per system (over rounds when `--rounds` > 1).
     pub systems: Vec<SystemResult>,
+    /// Every round's figures per system, when there was more than one round.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<Vec<SystemResult>>,
     pub comparisons: Vec<Comparison>,
     pub ratios: Vec<Ratio>,
 }
@@ -317,6 +321,12 @@ pub fn markdown(r: &Report) -> String {
         r.load.wire_bytes as f64 / 1e6,
         r.load.concurrency
     );
+    if let Some(n) = r.systems.iter().map(|s| s.rounds).max().filter(|n| *n > 1) {
+        let _ = writeln!(
+            out,
+            "Figures are medians over {n} rounds (each system once per round, order rotating).\n"
+        );
+    }
     let peers: Vec<&SystemResult> = r.systems.iter().filter(|s| s.system != r.subject).collect();
     let has_subject = r.systems.iter().any(|s| s.system == r.subject);
     let mut header = vec!["metric".to_string()];
@@ -352,8 +362,9 @@ pub fn markdown(r: &Report) -> String {
         row.extend(peers.iter().map(|p| ratio_cell(GEOMEAN_TITLE, p.system)));
         rows.push(row);
     }
-    let extra: [(&str, Getter); 6] = [
+    let extra: [(&str, Getter); 7] = [
         ("ingest wall time (s)", |s| Some(s.ingest.wall_seconds)),
+        ("RSS growth during ingest / series (B)", |s| Some(s.rss_growth_per_series_bytes)),
         ("peak RSS overall (MiB)", |s| Some(s.peak_rss_bytes as f64 / 1048576.0)),
         ("RSS before ingest (MiB)", |s| Some(s.rss_before_ingest_bytes as f64 / 1048576.0)),
         ("disk bytes / sample, data dir after shutdown", |s| s.disk_after_shutdown_bytes_per_sample),
@@ -368,6 +379,12 @@ pub fn markdown(r: &Report) -> String {
         }
         rows.push(row);
     }
+    let mut row = vec!["load average at start (1/5/15 min)".to_string()];
+    row.extend(r.systems.iter().map(|s| s.loadavg_start.clone()));
+    if has_subject {
+        row.extend(peers.iter().map(|_| String::new()));
+    }
+    rows.push(row);
     md_table(&mut out, &header, &rows);
 
     // Per-query latencies and result checks.

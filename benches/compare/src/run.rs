@@ -45,6 +45,11 @@ pub struct SystemResult {
     pub version: String,
     pub binary: String,
     pub startup_seconds: f64,
+    /// `/proc/loadavg` when this system's run started and ended (the machine may be shared).
+    pub loadavg_start: String,
+    pub loadavg_end: String,
+    /// How many rounds the figures are the median of (see `rounds.rs`).
+    pub rounds: usize,
     pub ingest: IngestOutcome,
     pub ingest_samples_per_second: f64,
     pub ingest_cpu_seconds: f64,
@@ -57,6 +62,8 @@ pub struct SystemResult {
     pub peak_rss_bytes: u64,
     /// `peak_rss_ingest_bytes / series`.
     pub peak_rss_per_series_bytes: f64,
+    /// `(peak_rss_ingest_bytes - rss_before_ingest_bytes) / series`: the growth the load caused.
+    pub rss_growth_per_series_bytes: f64,
     pub visible_series: Option<u64>,
     pub visible_samples: Option<u64>,
     pub visibility_wait_seconds: f64,
@@ -102,6 +109,13 @@ async fn instant_value(
     Ok(n.series.first().and_then(|s| s.points.first()).map(|p| p.1))
 }
 
+/// The first three fields of `/proc/loadavg` (1, 5, 15 minutes).
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 /// How long to wait for ingested data to become visible to queries.
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -114,6 +128,7 @@ pub async fn run_system(
     opts: &RunOptions,
 ) -> anyhow::Result<SystemRun> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(opts.concurrency.max(1)).build()?;
+    let loadavg_start = loadavg();
     let version = system::version(kind, bin);
     eprintln!("[{}] starting {} ({version})", kind.label(), bin.display());
     let mut running = system::start(kind, bin, &opts.tmp_parent, &opts.log_dir)?;
@@ -277,6 +292,9 @@ pub async fn run_system(
         version,
         binary: bin.display().to_string(),
         startup_seconds: startup.as_secs_f64(),
+        loadavg_start,
+        loadavg_end: loadavg(),
+        rounds: 1,
         ingest_samples_per_second: samples_ps,
         ingest_cpu_seconds: ingest_cpu,
         cpu_seconds_per_million_samples: ingest_cpu / (load.samples as f64 / 1e6),
@@ -286,6 +304,7 @@ pub async fn run_system(
         peak_rss_ingest_bytes: peak_ingest,
         peak_rss_bytes: peak_total,
         peak_rss_per_series_bytes: peak_ingest as f64 / load.series as f64,
+        rss_growth_per_series_bytes: peak_ingest.saturating_sub(rss_before) as f64 / load.series as f64,
         visible_series,
         visible_samples,
         visibility_wait_seconds: visibility_wait,
@@ -309,6 +328,9 @@ pub fn failed_result(kind: Kind, bin: Option<&Path>, err: &anyhow::Error) -> Sys
         version: bin.map(|b| system::version(kind, b)).unwrap_or_default(),
         binary: bin.map(|b| b.display().to_string()).unwrap_or_default(),
         startup_seconds: 0.0,
+        loadavg_start: String::new(),
+        loadavg_end: loadavg(),
+        rounds: 1,
         ingest: IngestOutcome {
             wall_seconds: 0.0,
             requests_sent: 0,
@@ -324,6 +346,7 @@ pub fn failed_result(kind: Kind, bin: Option<&Path>, err: &anyhow::Error) -> Sys
         peak_rss_ingest_bytes: 0,
         peak_rss_bytes: 0,
         peak_rss_per_series_bytes: 0.0,
+        rss_growth_per_series_bytes: 0.0,
         visible_series: None,
         visible_samples: None,
         visibility_wait_seconds: 0.0,
