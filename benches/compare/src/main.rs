@@ -9,6 +9,7 @@ mod chart;
 mod ingest;
 mod load;
 mod proc;
+mod profile;
 mod proto;
 mod query;
 mod report;
@@ -119,6 +120,10 @@ struct Args {
     /// Override the number of hosts (86 series each) of the size.
     #[arg(long)]
     hosts: Option<usize>,
+    /// Record `perf` CPU profiles of the subject's send phase and timed queries (into
+    /// <out>/profiles; needs `perf` and, for symbols, a binary with debug info).
+    #[arg(long)]
+    profile: bool,
     /// Run every system this many times (order rotating) and report medians.
     #[arg(long, default_value_t = 1)]
     rounds: usize,
@@ -217,6 +222,7 @@ async fn real_main(args: Args) -> anyhow::Result<()> {
         ingest_budget: preset.ingest_budget,
         tmp_parent: std::env::temp_dir(),
         log_dir,
+        profile: args.profile.then(|| (args.subject, out.join("profiles"))),
     };
 
     // Rounds: each system once per round, the order rotating so none is always first.

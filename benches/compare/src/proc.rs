@@ -33,12 +33,17 @@ impl ProcGuard {
     /// Ask for a clean shutdown (SIGTERM) and wait up to `timeout`; SIGKILL after that.
     /// Returns whether the process exited on its own within the timeout.
     pub fn terminate(&mut self, timeout: Duration) -> anyhow::Result<bool> {
+        self.stop_with(libc::SIGTERM, timeout)
+    }
+
+    /// Send `signal`, wait up to `timeout` for the exit, SIGKILL after that.
+    pub fn stop_with(&mut self, signal: libc::c_int, timeout: Duration) -> anyhow::Result<bool> {
         let Some(child) = self.child.as_mut() else { return Ok(true) };
         if child.try_wait()?.is_none() {
             let pid = libc::pid_t::try_from(self.pid).context("pid out of range")?;
             // SAFETY: plain kill(2) on the PID of a child we spawned and have not reaped yet, so
             // the PID cannot have been reused by another process.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
+            unsafe { libc::kill(pid, signal) };
         }
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {

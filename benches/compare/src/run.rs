@@ -5,6 +5,7 @@
 use crate::ingest::{IngestOutcome, send_all};
 use crate::load::{Load, SAMPLE_INTERVAL_MS};
 use crate::proc::{cpu_seconds, status_bytes};
+use crate::profile;
 use crate::query::{self, Normalized, QuerySpec};
 use crate::system::{self, DiskReport, Kind};
 use bytes::Bytes;
@@ -22,6 +23,8 @@ pub struct RunOptions {
     pub ingest_budget: Duration,
     pub tmp_parent: PathBuf,
     pub log_dir: PathBuf,
+    /// Profile this system's send phase and timed queries with `perf` into this directory.
+    pub profile: Option<(Kind, PathBuf)>,
 }
 
 /// Latency of one query on one system.
@@ -77,6 +80,8 @@ pub struct SystemResult {
     pub disk_bytes_per_sample: Option<f64>,
     /// `disk.after_shutdown.apparent_bytes / samples`.
     pub disk_after_shutdown_bytes_per_sample: Option<f64>,
+    /// `perf report` files written for this system (`--profile`).
+    pub profiles: Vec<String>,
     pub errors: Vec<String>,
 }
 
@@ -138,6 +143,13 @@ pub async fn run_system(
     let mut errors = Vec::new();
 
     // Send phase.
+    let profiling = opts.profile.as_ref().filter(|(k, _)| *k == kind).map(|(_, d)| d.clone());
+    let mut profiles = Vec::new();
+    let phase = |p: &str| format!("{}-{p}", kind.label().to_lowercase());
+    let rec = match &profiling {
+        Some(dir) => Some(profile::start(pid, dir, &phase("ingest"))?),
+        None => None,
+    };
     let cpu0 = cpu_seconds(pid)?;
     let rss_before = status_bytes(pid, "VmRSS")?;
     let url = format!("{}/api/v1/write", running.base);
@@ -150,6 +162,12 @@ pub async fn run_system(
     );
     let ingest = send_all(&client, &url, shards, Instant::now() + opts.ingest_budget).await;
     let cpu1 = cpu_seconds(pid)?;
+    if let Some(rec) = rec {
+        match rec.finish() {
+            Ok(p) => profiles.push(p.display().to_string()),
+            Err(e) => errors.push(format!("profile: {e:#}")),
+        }
+    }
     let peak_ingest = status_bytes(pid, "VmHWM")?;
     let rss_after = status_bytes(pid, "VmRSS")?;
     if ingest.requests_failed > 0 || ingest.aborted {
@@ -233,6 +251,10 @@ pub async fn run_system(
             }
         }
     }
+    let rec = match &profiling {
+        Some(dir) => Some(profile::start(pid, dir, &phase("query"))?),
+        None => None,
+    };
     let cpu_q0 = cpu_seconds(pid)?;
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); queries.len()];
     for _ in 0..opts.reps {
@@ -247,6 +269,12 @@ pub async fn run_system(
         }
     }
     let query_cpu = cpu_seconds(pid)? - cpu_q0;
+    if let Some(rec) = rec {
+        match rec.finish() {
+            Ok(p) => profiles.push(p.display().to_string()),
+            Err(e) => errors.push(format!("profile: {e:#}")),
+        }
+    }
     let peak_total = status_bytes(pid, "VmHWM")?;
     let mut timings = Vec::new();
     for (i, q) in queries.iter().enumerate() {
@@ -314,6 +342,7 @@ pub async fn run_system(
         disk,
         disk_bytes_per_sample,
         disk_after_shutdown_bytes_per_sample: disk_after,
+        profiles,
         errors,
     };
     drop(running);
@@ -356,6 +385,7 @@ pub fn failed_result(kind: Kind, bin: Option<&Path>, err: &anyhow::Error) -> Sys
         disk: None,
         disk_bytes_per_sample: None,
         disk_after_shutdown_bytes_per_sample: None,
+        profiles: Vec::new(),
         errors: vec![format!("{err:#}")],
     }
 }
