@@ -14,6 +14,8 @@ pub struct IngestOutcome {
     pub wall_seconds: f64,
     pub requests_sent: usize,
     pub requests_failed: usize,
+    /// Retries after 503/429 answers (they count in the wall time).
+    pub retries: usize,
     /// The first few failures, as `status: body`.
     pub failures: Vec<String>,
     /// Whether the phase stopped early (too many failures or the deadline).
@@ -26,6 +28,9 @@ const FAILED_REQUESTS_MAX: usize = 20;
 const FAILURES_KEPT: usize = 5;
 /// One request may take at most this long.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// Attempts per request when the server answers 503/429 (overloaded), with a linear backoff.
+const RETRIES_MAX: u32 = 20;
+const RETRY_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Send every shard's bodies to `url`, the shards concurrently; stop at `deadline`.
 pub async fn send_all(
@@ -35,12 +40,13 @@ pub async fn send_all(
     deadline: Instant,
 ) -> IngestOutcome {
     let failed = Arc::new(AtomicUsize::new(0));
+    let retries = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for shard in 0..shards.len() {
         let (client, url, shards) = (client.clone(), url.to_string(), shards.clone());
-        let (failed, failures) = (failed.clone(), failures.clone());
+        let (failed, failures, retries) = (failed.clone(), failures.clone(), retries.clone());
         tasks.push(tokio::spawn(async move {
             let mut sent = 0usize;
             let mut aborted = false;
@@ -49,29 +55,42 @@ pub async fn send_all(
                     aborted = true;
                     break;
                 }
-                let res = client
-                    .post(&url)
-                    .header("Content-Encoding", "snappy")
-                    .header("Content-Type", "application/x-protobuf")
-                    .header("User-Agent", "cairn-compare/0.1")
-                    .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-                    .timeout(REQUEST_TIMEOUT)
-                    .body(body.clone())
-                    .send()
-                    .await;
-                sent += 1;
-                let problem = match res {
-                    Ok(r) if r.status().is_success() => None,
-                    Ok(r) => {
-                        let status = r.status();
-                        let text = r.text().await.unwrap_or_default();
-                        Some(format!(
-                            "shard {shard} request {i}: {status}: {}",
-                            text.chars().take(300).collect::<String>()
-                        ))
+                let mut attempt = 0;
+                let problem = loop {
+                    let res = client
+                        .post(&url)
+                        .header("Content-Encoding", "snappy")
+                        .header("Content-Type", "application/x-protobuf")
+                        .header("User-Agent", "cairn-compare/0.1")
+                        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+                        .timeout(REQUEST_TIMEOUT)
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    attempt += 1;
+                    match res {
+                        Ok(r) if r.status().is_success() => break None,
+                        // Overload: a remote-write sender backs off and retries, so do we.
+                        Ok(r)
+                            if (r.status().as_u16() == 503 || r.status().as_u16() == 429)
+                                && attempt < RETRIES_MAX
+                                && Instant::now() < deadline =>
+                        {
+                            retries.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(RETRY_BACKOFF * attempt).await;
+                        }
+                        Ok(r) => {
+                            let status = r.status();
+                            let text = r.text().await.unwrap_or_default();
+                            break Some(format!(
+                                "shard {shard} request {i}: {status}: {}",
+                                text.chars().take(300).collect::<String>()
+                            ));
+                        }
+                        Err(e) => break Some(format!("shard {shard} request {i}: {e}")),
                     }
-                    Err(e) => Some(format!("shard {shard} request {i}: {e}")),
                 };
+                sent += 1;
                 if let Some(p) = problem {
                     failed.fetch_add(1, Ordering::Relaxed);
                     if let Ok(mut f) = failures.lock()
@@ -106,6 +125,7 @@ pub async fn send_all(
         wall_seconds,
         requests_sent,
         requests_failed: failed.load(Ordering::Relaxed),
+        retries: retries.load(Ordering::Relaxed),
         failures,
         aborted,
     }

@@ -204,15 +204,17 @@ async fn real_main(args: Args) -> anyhow::Result<()> {
         load::SERIES_PER_HOST,
         spec.samples_per_series
     );
+    let t_gen = std::time::Instant::now();
     let mut load = tokio::task::block_in_place(|| load::generate(&spec))?;
     let shards = Arc::new(std::mem::take(&mut load.shards));
     eprintln!(
-        "load: {} series, {} samples, {} requests, {:.1} MB raw, {:.1} MB snappy",
+        "load: {} series, {} samples, {} requests, {:.1} MB raw, {:.1} MB snappy, generated in {:.1}s",
         load.series,
         load.samples,
         load.requests,
         load.raw_bytes as f64 / 1e6,
-        load.wire_bytes as f64 / 1e6
+        load.wire_bytes as f64 / 1e6,
+        t_gen.elapsed().as_secs_f64()
     );
     let queries = query::query_set(end_ms, preset.range.as_millis() as i64, preset.step.as_millis() as i64);
     let opts = run::RunOptions {

@@ -364,6 +364,7 @@ pub fn failed_result(kind: Kind, bin: Option<&Path>, err: &anyhow::Error) -> Sys
             wall_seconds: 0.0,
             requests_sent: 0,
             requests_failed: 0,
+            retries: 0,
             failures: Vec::new(),
             aborted: true,
         },
