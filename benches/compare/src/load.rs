@@ -20,6 +20,13 @@ use prost::Message;
 /// Spacing between samples of one series, like a 15s scrape interval.
 pub const SAMPLE_INTERVAL_MS: i64 = 15_000;
 
+/// The last sample of every series is this long before the query time (hh:mm:30), so every
+/// sample is 3s (mod 15s) off the grid of query times, range steps and window edges, and the
+/// subquery steps (whole minutes) are 30s off the window edges. Real scrapes are never exactly on
+/// the boundary either; on it, Prometheus 2.x (closed range and subquery windows) and 3.x
+/// (left-open windows, which Cairn follows) select different samples.
+pub const SAMPLE_PHASE_MS: i64 = 3_000;
+
 /// Series per host produced by [`host_families`] (checked by a test).
 pub const SERIES_PER_HOST: usize = 86;
 
@@ -27,14 +34,15 @@ pub const SERIES_PER_HOST: usize = 86;
 #[derive(Debug, Clone)]
 pub struct LoadSpec {
     pub hosts: usize,
-    /// Samples per series (K), `SAMPLE_INTERVAL_MS` apart, the last one at `end_ms`.
+    /// Samples per series (K), `SAMPLE_INTERVAL_MS` apart, the last one at
+    /// `query_time_ms - SAMPLE_PHASE_MS`.
     pub samples_per_series: usize,
     pub series_per_request: usize,
     pub samples_per_request_series: usize,
     /// Independent request streams (one per connection).
     pub shards: usize,
-    /// Timestamp of the last sample of every series.
-    pub end_ms: i64,
+    /// When the instant queries are evaluated (and range queries end); a whole minute.
+    pub query_time_ms: i64,
     pub seed: u64,
 }
 
@@ -48,7 +56,9 @@ pub struct Load {
     pub series: usize,
     pub samples: u64,
     pub start_ms: i64,
+    /// Timestamp of the last sample of every series.
     pub end_ms: i64,
+    pub query_time_ms: i64,
     /// Uncompressed protobuf bytes over all requests.
     pub raw_bytes: u64,
     /// Snappy-compressed bytes over all requests (what goes over the wire).
@@ -296,7 +306,8 @@ pub fn generate(spec: &LoadSpec) -> anyhow::Result<Load> {
     }
     let n = series_labels.len();
     let k = spec.samples_per_series;
-    let start_ms = spec.end_ms - (k as i64 - 1) * SAMPLE_INTERVAL_MS;
+    let end_ms = spec.query_time_ms - SAMPLE_PHASE_MS;
+    let start_ms = end_ms - (k as i64 - 1) * SAMPLE_INTERVAL_MS;
     let window = spec.samples_per_request_series;
     let mut values = vec![0.0f64; n * window]; // [step in window][series]
     let shard_count = spec.shards.clamp(1, n);
@@ -354,7 +365,8 @@ pub fn generate(spec: &LoadSpec) -> anyhow::Result<Load> {
         series: n,
         samples,
         start_ms,
-        end_ms: spec.end_ms,
+        end_ms,
+        query_time_ms: spec.query_time_ms,
         raw_bytes,
         wire_bytes,
     })
@@ -371,7 +383,7 @@ mod tests {
             series_per_request: 100,
             samples_per_request_series: 3,
             shards: 2,
-            end_ms: 1_700_000_000_000,
+            query_time_ms: 1_700_000_000_000,
             seed: 42,
         }
     }
@@ -399,7 +411,7 @@ mod tests {
         let req = WriteRequest::decode(raw.as_slice()).unwrap();
         let ts = &req.timeseries[0];
         assert_eq!(ts.samples.len(), 1);
-        assert_eq!(ts.samples[0].timestamp, 1_700_000_000_000);
+        assert_eq!(ts.samples[0].timestamp, 1_700_000_000_000 - SAMPLE_PHASE_MS);
         assert!(ts.labels.windows(2).all(|w| w[0].name < w[1].name), "labels sorted by name");
     }
 

@@ -187,15 +187,16 @@ async fn real_main(args: Args) -> anyhow::Result<()> {
 
     let preset = args.size.preset();
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
-    // End a minute ago, on a whole minute, so every query window and step is aligned.
-    let end_ms = (now_ms / 60_000 - 1) * 60_000;
+    // Query at hh:mm:30 a minute or so before now; the samples end 3s before that (see
+    // SAMPLE_PHASE_MS), so no sample and no subquery step (whole minutes) lies on a window edge.
+    let query_time_ms = (now_ms / 60_000 - 1) * 60_000 + 30_000;
     let spec = load::LoadSpec {
         hosts: args.hosts.unwrap_or(preset.hosts),
         samples_per_series: preset.samples_per_series,
         series_per_request: args.series_per_request,
         samples_per_request_series: preset.samples_per_request_series,
         shards: args.concurrency,
-        end_ms,
+        query_time_ms,
         seed: args.seed,
     };
     eprintln!(
@@ -216,7 +217,8 @@ async fn real_main(args: Args) -> anyhow::Result<()> {
         load.wire_bytes as f64 / 1e6,
         t_gen.elapsed().as_secs_f64()
     );
-    let queries = query::query_set(end_ms, preset.range.as_millis() as i64, preset.step.as_millis() as i64);
+    let queries =
+        query::query_set(query_time_ms, preset.range.as_millis() as i64, preset.step.as_millis() as i64);
     let opts = run::RunOptions {
         concurrency: args.concurrency,
         reps: args.reps.unwrap_or(preset.reps),
@@ -275,6 +277,7 @@ async fn real_main(args: Args) -> anyhow::Result<()> {
             wire_bytes: load.wire_bytes,
             start_ms: load.start_ms,
             end_ms: load.end_ms,
+            query_time_ms: load.query_time_ms,
             concurrency: args.concurrency,
         },
         queries,

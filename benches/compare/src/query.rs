@@ -33,6 +33,7 @@ pub fn query_set(end_ms: i64, range_ms: i64, step_ms: i64) -> Vec<QuerySpec> {
     let q = |name, expr, kind: &QueryKind| QuerySpec { name, expr, kind: kind.clone() };
     vec![
         q("selector", "node_load1", &instant),
+        q("raw_samples", r#"node_cpu_seconds_total{instance="host-00000:9100", cpu="0"}[5m]"#, &instant),
         q("selector_regex", r#"node_cpu_seconds_total{mode=~"user|system"}"#, &instant),
         q("count_by", "count by (mode) (node_cpu_seconds_total)", &instant),
         q("rate_sum_by", r#"sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m]))"#, &instant),

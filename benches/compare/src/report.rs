@@ -55,6 +55,7 @@ pub struct LoadSummary {
     pub wire_bytes: u64,
     pub start_ms: i64,
     pub end_ms: i64,
+    pub query_time_ms: i64,
     pub concurrency: usize,
 }
 

@@ -193,8 +193,14 @@ pub async fn run_system(
     running.make_searchable(&client).await?;
     let mut visible_series = None;
     while t_vis.elapsed() < VISIBILITY_TIMEOUT {
-        match instant_value(&client, &running.base, r#"count({job="node"})"#, load.end_ms, opts.query_timeout)
-            .await
+        match instant_value(
+            &client,
+            &running.base,
+            r#"count({job="node"})"#,
+            load.query_time_ms,
+            opts.query_timeout,
+        )
+        .await
         {
             Ok(v) => {
                 visible_series = v.map(|v| v as u64);
@@ -213,7 +219,8 @@ pub async fn run_system(
     if visible_series != Some(load.series as u64) {
         errors.push(format!("visible series {visible_series:?}, expected {}", load.series));
     }
-    let span_s = (load.end_ms - load.start_ms) / 1000 + SAMPLE_INTERVAL_MS / 1000;
+    // (query time - span, query time] holds every sample of every series.
+    let span_s = (load.query_time_ms - load.start_ms) / 1000 + SAMPLE_INTERVAL_MS / 1000;
     // One term per metric name: `count_over_time` drops `__name__`, so summing over all names at
     // once would put series with equal label sets in one vector, which PromQL rejects.
     let count_expr = load
@@ -222,14 +229,21 @@ pub async fn run_system(
         .map(|n| format!(r#"sum(count_over_time({n}{{job="node"}}[{span_s}s]))"#))
         .collect::<Vec<_>>()
         .join(" + ");
-    let visible_samples =
-        match instant_value(&client, &running.base, &count_expr, load.end_ms, opts.query_timeout).await {
-            Ok(v) => v.map(|v| v as u64),
-            Err(e) => {
-                errors.push(format!("sample count check: {e:#}"));
-                None
-            }
-        };
+    let visible_samples = match instant_value(
+        &client,
+        &running.base,
+        &count_expr,
+        load.query_time_ms,
+        opts.query_timeout,
+    )
+    .await
+    {
+        Ok(v) => v.map(|v| v as u64),
+        Err(e) => {
+            errors.push(format!("sample count check: {e:#}"));
+            None
+        }
+    };
     if visible_samples.is_some() && visible_samples != Some(load.samples) {
         errors.push(format!("visible samples {visible_samples:?}, expected {}", load.samples));
     }
