@@ -20,7 +20,9 @@ pub fn require(name: &str, package: &str) -> Option<PathBuf> {
             panic!("{name} not found but CI is set: install the Debian package {package} (.ci/run does)")
         }
         None => {
-            eprintln!("SKIPPED: {name} not found (Debian package {package}); set CI=1 to make this a failure");
+            eprintln!(
+                "SKIPPED: {name} not found (Debian package {package}); set CI=1 to make this a failure"
+            );
             None
         }
     }

@@ -1,0 +1,226 @@
+//! Differential PromQL test: the same generated data is remote-written to a real Prometheus 2.42
+//! (Debian package `prometheus`) and to `cairn serve`, then every query of `queries.rs` runs
+//! against both (instant and range) and the answers are compared (`compare.rs`), except where a
+//! known 2.x-vs-3.x difference applies (`rules.rs`, applied automatically to every query).
+//! Mismatches are collected and reported all at once; a summary line gives the counts.
+
+mod compare;
+mod data;
+mod prom;
+mod queries;
+mod rules;
+mod wire;
+
+use std::collections::{BTreeMap, HashSet};
+
+use compare::{Answer, abbrev, compare, parse_answer, summarize};
+use queries::{Mode, Query};
+
+use crate::support;
+
+/// Seconds with millisecond precision, as the API takes them.
+fn secs(ms: i64) -> String {
+    format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
+}
+
+async fn run_query(client: &reqwest::Client, base: &str, expr: &str, mode: Mode) -> Result<Answer, String> {
+    let url = match mode {
+        Mode::Instant { time_ms } => reqwest::Url::parse_with_params(
+            &format!("{base}/api/v1/query"),
+            &[("query", expr), ("time", &secs(time_ms))],
+        ),
+        Mode::Range { start_ms, end_ms, step_ms } => reqwest::Url::parse_with_params(
+            &format!("{base}/api/v1/query_range"),
+            &[("query", expr), ("start", &secs(start_ms)), ("end", &secs(end_ms)), ("step", &secs(step_ms))],
+        ),
+    }
+    .map_err(|e| format!("bad url: {e}"))?;
+    let r = client.get(url).send().await.map_err(|e| format!("request failed: {e}"))?;
+    let status = r.status();
+    let body = r.text().await.map_err(|e| format!("body: {e}"))?;
+    let answer = parse_answer(&body).map_err(|e| format!("HTTP {status}: {e}"))?;
+    if matches!(answer, Answer::Error { .. }) == status.is_success() {
+        return Err(format!("HTTP {status} does not fit the body: {}", abbrev(&body, 300)));
+    }
+    Ok(answer)
+}
+
+fn describe(q: &Query) -> String {
+    match q.mode {
+        Mode::Instant { time_ms } => format!("instant @{} {}", secs(time_ms), q.expr),
+        Mode::Range { start_ms, end_ms, step_ms } => {
+            format!("range [{}, {}] step {} {}", secs(start_ms), secs(end_ms), secs(step_ms), q.expr)
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    compared: usize,
+    excluded: BTreeMap<&'static str, usize>,
+    excluded_queries: usize,
+    rewritten: BTreeMap<&'static str, usize>,
+    errors_both: usize,
+    /// Compared queries where the reference answered with at least one sample.
+    reference_has_data: usize,
+    empty_both: usize,
+    mismatches: Vec<String>,
+}
+
+/// Runs every query against `reference` and `subject` and returns the tally.
+/// `apply_rules: false` sends the original text to both and excludes nothing (self-check).
+async fn diff_all(
+    client: &reqwest::Client,
+    reference: &str,
+    subject: &str,
+    data: &[data::Series],
+    apply_rules: bool,
+) -> Tally {
+    let timestamps: HashSet<i64> = data::all_timestamps(data);
+    let mut tally = Tally::default();
+    // CAIRN_DIFF_VERBOSE=1 prints the reference's answer class for every query.
+    let verbose = std::env::var_os("CAIRN_DIFF_VERBOSE").is_some();
+    for q in queries::all() {
+        let mut verdict = rules::judge(q.expr, q.mode, data, &timestamps);
+        if !apply_rules {
+            verdict.cairn_expr = q.expr.to_string();
+            verdict.rewritten_by.clear();
+            verdict.excluded_by.clear();
+        }
+        if let Some(e) = &verdict.parse_error {
+            eprintln!("note: rule analysis could not parse {:?}: {e}", verdict.cairn_expr);
+        }
+        for r in &verdict.rewritten_by {
+            *tally.rewritten.entry(r).or_default() += 1;
+        }
+        if !verdict.excluded_by.is_empty() {
+            tally.excluded_queries += 1;
+            for r in &verdict.excluded_by {
+                *tally.excluded.entry(r).or_default() += 1;
+            }
+            continue;
+        }
+        tally.compared += 1;
+        let want = run_query(client, reference, q.expr, q.mode).await;
+        let got = run_query(client, subject, &verdict.cairn_expr, q.mode).await;
+        if verbose {
+            let class = match &want {
+                Ok(a @ Answer::Error { .. }) => summarize(a, 120),
+                Ok(a) if a.len() == 0 => "empty".to_string(),
+                Ok(a) => format!("{} × {}", a.kind(), a.len()),
+                Err(e) => abbrev(e, 120),
+            };
+            eprintln!("{:<60} {}", class, describe(&q));
+        }
+        let problem = match (&want, &got) {
+            (Err(e), _) => Some(format!("reference answer unusable: {e}")),
+            (_, Err(e)) => Some(format!("answer unusable: {e}")),
+            (Ok(w), Ok(g)) => {
+                if matches!(w, Answer::Error { .. }) {
+                    tally.errors_both += usize::from(matches!(g, Answer::Error { .. }));
+                } else if w.len() == 0 {
+                    tally.empty_both += usize::from(g.len() == 0);
+                } else {
+                    tally.reference_has_data += 1;
+                }
+                compare(w, g, verdict.sorts).err()
+            }
+        };
+        if let Some(p) = problem {
+            let render = |a: &Result<Answer, String>| match a {
+                Ok(a) => summarize(a, 700),
+                Err(e) => abbrev(e, 700),
+            };
+            let cairn_note = if verdict.cairn_expr != q.expr {
+                format!("\n  cairn query: {}", verdict.cairn_expr)
+            } else {
+                String::new()
+            };
+            tally.mismatches.push(format!(
+                "{}{cairn_note}\n  diff: {p}\n  prometheus: {}\n  cairn:      {}",
+                describe(&q),
+                render(&want),
+                render(&got)
+            ));
+        }
+    }
+    tally
+}
+
+fn report(tally: &Tally, total: usize) -> String {
+    let mut s = format!(
+        "PromQL differential test: {total} queries ({} expressions × instant and range); {} compared \
+         ({} with data, {} both errors, {} both empty), {} excluded by rule, {} mismatches\n",
+        queries::EXPRS.len(),
+        tally.compared,
+        tally.reference_has_data,
+        tally.errors_both,
+        tally.empty_both,
+        tally.excluded_queries,
+        tally.mismatches.len()
+    );
+    for r in rules::RULES {
+        let n =
+            tally.excluded.get(r.id).copied().unwrap_or(0) + tally.rewritten.get(r.id).copied().unwrap_or(0);
+        s.push_str(&format!("  rule {:<22} applied to {n:>3} queries: {}\n", r.id, r.what));
+    }
+    s
+}
+
+async fn prepare() -> Option<(prom::Prometheus, Vec<data::Series>, Vec<u8>)> {
+    let bin = support::peers::require("prometheus", "prometheus")?;
+    let data = data::generate();
+    data::check_invariants(&data);
+    let body = wire::encode(&data);
+    let prom = prom::Prometheus::start(&bin).await;
+    wire::send(&support::http_client(), &prom.base, body.clone()).await;
+    Some((prom, data, body))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promql_answers_match_prometheus() {
+    let Some((prom, data, body)) = prepare().await else { return };
+    let cairn = support::CairnServer::start(&[]).await;
+    let client = support::http_client();
+    let cairn_base = format!("http://{}", cairn.addr);
+    wire::send(&client, &cairn_base, body).await;
+    let tally = diff_all(&client, &prom.base, &cairn_base, &data, true).await;
+    let summary = report(&tally, queries::all().len());
+    println!("{summary}");
+    check_tally(&tally, &summary);
+}
+
+/// Harness self-check: a second Prometheus against the first must agree on every query (proves
+/// the data, the queries and the comparison are deterministic). Slow; run with `--ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn promql_diff_harness_agrees_with_itself() {
+    let Some((prom, data, body)) = prepare().await else { return };
+    let bin = support::peers::require("prometheus", "prometheus").expect("found above");
+    let other = prom::Prometheus::start(&bin).await;
+    let client = support::http_client();
+    wire::send(&client, &other.base, body).await;
+    // Rules off: 2.42 against 2.42 must agree everywhere (and cannot parse the 3.x rewrites).
+    let tally = diff_all(&client, &prom.base, &other.base, &data, false).await;
+    let summary = report(&tally, queries::all().len());
+    println!("{summary}");
+    check_tally(&tally, &summary);
+}
+
+/// The run must have compared enough queries with real data, and found no mismatch.
+fn check_tally(tally: &Tally, summary: &str) {
+    assert!(tally.compared >= 150, "only {} queries compared\n{summary}", tally.compared);
+    // Guards against a silently failed ingestion making every answer "empty == empty".
+    assert!(
+        tally.reference_has_data * 10 >= tally.compared * 7,
+        "only {} of {} compared queries returned data from Prometheus\n{summary}",
+        tally.reference_has_data,
+        tally.compared
+    );
+    assert!(
+        tally.mismatches.is_empty(),
+        "{summary}\n{} mismatches:\n\n{}",
+        tally.mismatches.len(),
+        tally.mismatches.join("\n\n")
+    );
+}
