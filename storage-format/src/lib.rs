@@ -12,3 +12,6 @@ pub use labels::{Label, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError, matches_all};
 pub use sample::{STALE_NAN_BITS, Sample, is_stale_nan, stale_nan};
 pub use xor::{ChunkError, XorEncoder, XorIter, decode_all};
+
+pub mod frame;
+pub mod record;

@@ -1,4 +1,10 @@
-//! The single integration-test binary: modules named by what they put at risk.
+//! The single integration-test binary. One module per risk; helpers that several modules use
+//! live in `util` and `support`.
 
 mod promql_diff;
+mod storage_crash;
+mod storage_lock;
+mod storage_model;
+mod storage_wal_tail;
 mod support;
+mod util;

@@ -1,0 +1,87 @@
+//! [`Querier`]: a read view over `[mint, maxt]` (inclusive). `select` evaluates matchers on
+//! the postings and snapshots the matching series; samples are decoded lazily by
+//! [`SeriesSnapshot::samples`] after all locks are released. Owns nothing else.
+
+use super::db::Db;
+use super::error::StorageError;
+use super::head::read::SeriesSnapshot;
+use cairn_format::Matcher;
+use std::sync::atomic::Ordering;
+
+/// Series selected by [`Querier::select`], sorted by labels. Every series has at least one
+/// sample in the queried range.
+pub struct SeriesSet {
+    series: std::vec::IntoIter<SeriesSnapshot>,
+}
+
+impl SeriesSet {
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.len() == 0
+    }
+}
+
+impl Iterator for SeriesSet {
+    type Item = SeriesSnapshot;
+    fn next(&mut self) -> Option<SeriesSnapshot> {
+        self.series.next()
+    }
+}
+
+/// A read view over `[mint, maxt]`. Cheap; it sees commits made after its creation too (the
+/// head has no snapshot isolation; each `select` is consistent per series).
+pub struct Querier {
+    db: Db,
+    mint: i64,
+    maxt: i64,
+}
+
+impl Querier {
+    pub(crate) fn new(db: Db, mint: i64, maxt: i64) -> Self {
+        Querier { db, mint, maxt }
+    }
+
+    pub fn mint(&self) -> i64 {
+        self.mint
+    }
+
+    pub fn maxt(&self) -> i64 {
+        self.maxt
+    }
+
+    fn check_open(&self) -> Result<(), StorageError> {
+        if self.db.inner.closed.load(Ordering::Acquire) {
+            return Err(StorageError::Closed);
+        }
+        Ok(())
+    }
+
+    /// Series matching every matcher (all series when `matchers` is empty) with at least one
+    /// sample in range, sorted by labels; their samples are restricted to the range.
+    pub fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet, StorageError> {
+        self.check_open()?;
+        if self.mint > self.maxt {
+            return Ok(SeriesSet { series: Vec::new().into_iter() });
+        }
+        let mut v = self.db.inner.head.select(self.mint, self.maxt, matchers);
+        // A chunk overlapping the range may still have no sample inside it (gaps).
+        v.retain(|s| s.samples().next().is_some());
+        Ok(SeriesSet { series: v.into_iter() })
+    }
+
+    /// Sorted distinct label names: of every series in the head without matchers, else of
+    /// the matching series with samples in range.
+    pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        self.check_open()?;
+        Ok(self.db.inner.head.label_names(self.mint, self.maxt, matchers))
+    }
+
+    /// Sorted distinct values of `name`, with the same filtering as `label_names`.
+    pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        self.check_open()?;
+        Ok(self.db.inner.head.label_values(self.mint, self.maxt, name, matchers))
+    }
+}
