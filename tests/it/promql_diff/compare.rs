@@ -31,6 +31,19 @@ impl Answer {
         }
     }
 
+    /// Removes `__name__` from every series.
+    pub fn strip_name(&mut self) {
+        match self {
+            Answer::Vector(v) => v.iter_mut().for_each(|s| {
+                s.0.remove("__name__");
+            }),
+            Answer::Matrix(m) => m.iter_mut().for_each(|s| {
+                s.0.remove("__name__");
+            }),
+            _ => {}
+        }
+    }
+
     /// Number of series (vector/matrix) or 1.
     pub fn len(&self) -> usize {
         match self {

@@ -145,7 +145,10 @@ fn gauges(rng: &mut Rng, out: &mut Vec<Series>) {
             for i in 0..POINTS {
                 let wave = 15.0 * (2.0 * std::f64::consts::PI * i as f64 / period).sin();
                 let noise = rng.range(-1000, 1000) as f64 / 1000.0;
-                let v = ((base[j] + wave + noise) * 1000.0).round() / 1000.0;
+                // Millidegrees plus a per-series millionth: no two series ever tie, so which of
+                // equal values topk/bottomk keep (unspecified in Prometheus) never matters.
+                let tag = (j * INSTANCES.len() + k + 1) as f64 * 1e-6;
+                let v = ((base[j] + wave + noise) * 1000.0).round() / 1000.0 + tag;
                 samples.push((ts(rng, i), v));
             }
             let l = labels("cpu_temp_celsius", &[("job", job), ("instance", inst)]);
@@ -198,7 +201,8 @@ fn gauges(rng: &mut Rng, out: &mut Vec<Series>) {
                 "nan" => (i % 7) as f64,
                 "big" => 1e12 + i as f64 * 1e6,
                 "tiny" => 1e-9 * (i + 1) as f64,
-                _ => -0.5 * i as f64,
+                // Not -0.0 at i = 0: proto3 drops a zero double, sign included.
+                _ => -0.5 * (i + 1) as f64,
             };
             samples.push((ts(rng, i), v));
         }

@@ -31,6 +31,12 @@ pub const RULES: &[Rule] = &[
                2.42 gets holt_winters, Cairn gets double_exponential_smoothing.",
     },
     Rule {
+        id: "atan2_drops_name",
+        what: "3.x drops __name__ for the atan2 operator like for the other arithmetic operators; 2.42 \
+               keeps the left-hand name. NORMALISE: for queries using atan2, __name__ is removed from \
+               both answers before comparing.",
+    },
+    Rule {
         id: "left_open_subquery",
         what: "3.x subquery windows are left-open: an inner step landing exactly on (eval time - offset - \
                range) is dropped, 2.x keeps it. EXCLUDE when any evaluation time of any subquery puts its \
@@ -69,6 +75,8 @@ pub struct Verdict {
     pub rewritten_by: Vec<&'static str>,
     /// Exclusions that fired (the query is not compared if non-empty).
     pub excluded_by: BTreeSet<&'static str>,
+    /// Remove `__name__` from both answers before comparing.
+    pub strip_name: bool,
     /// The top-level expression sorts (order of an instant vector matters).
     pub sorts: bool,
     /// The analysis could not parse the expression (compared anyway).
@@ -101,6 +109,10 @@ pub fn judge(expr: &str, mode: Mode, data: &[Series], timestamps: &HashSet<i64>)
     if newline_in_data && (has_regex(&ast) || v.cairn_expr.contains("label_replace")) {
         v.excluded_by.insert("regex_dot_newline");
     }
+    if uses_atan2(&ast) {
+        v.strip_name = true;
+        v.rewritten_by.push("atan2_drops_name");
+    }
     v.sorts = matches!(mode, Mode::Instant { .. }) && top_level_sorts(&ast);
     v
 }
@@ -121,6 +133,18 @@ fn unwrap_parens(mut e: &Expr) -> &Expr {
 
 fn top_level_sorts(e: &Expr) -> bool {
     matches!(unwrap_parens(e), Expr::Call(c) if c.func.name == "sort" || c.func.name == "sort_desc")
+}
+
+fn uses_atan2(e: &Expr) -> bool {
+    match e {
+        Expr::Binary(b) => b.op.to_string() == "atan2" || uses_atan2(&b.lhs) || uses_atan2(&b.rhs),
+        Expr::Aggregate(a) => uses_atan2(&a.expr) || a.param.as_deref().is_some_and(uses_atan2),
+        Expr::Unary(u) => uses_atan2(&u.expr),
+        Expr::Paren(p) => uses_atan2(&p.expr),
+        Expr::Subquery(s) => uses_atan2(&s.expr),
+        Expr::Call(c) => c.args.args.iter().any(|a| uses_atan2(a)),
+        _ => false,
+    }
 }
 
 fn has_regex(e: &Expr) -> bool {
