@@ -323,3 +323,79 @@ pub fn abbrev(s: &str, max: usize) -> String {
     }
     format!("{}… ({} chars)", &s[..end], s.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn vector(body: &str) -> Answer {
+        parse_answer(&format!(r#"{{"status":"success","data":{{"resultType":"vector","result":{body}}}}}"#))
+            .unwrap()
+    }
+
+    #[test]
+    fn tolerance_nan_and_infinities() {
+        assert!(close(1.0, 1.0 + 1e-9));
+        assert!(!close(1.0, 1.0 + 1e-5));
+        assert!(close(f64::NAN, f64::NAN));
+        assert!(!close(f64::NAN, 0.0));
+        assert!(close(f64::INFINITY, f64::INFINITY));
+        assert!(!close(f64::INFINITY, f64::NEG_INFINITY));
+        assert!(!close(0.0, 1e-300));
+    }
+
+    #[test]
+    fn parses_go_float_spellings_and_times() {
+        let a = vector(
+            r#"[{"metric":{"a":"1"},"value":[1767225600.123,"+Inf"]},{"metric":{"a":"2"},"value":[1,"NaN"]}]"#,
+        );
+        let Answer::Vector(v) = a else { panic!("not a vector") };
+        assert_eq!(v[0].1, 1_767_225_600_123);
+        assert_eq!(v[0].2, f64::INFINITY);
+        assert!(v[1].2.is_nan());
+    }
+
+    #[test]
+    fn detects_label_value_type_and_order_differences() {
+        let a = Answer::Vector(vec![(l(&[("a", "1")]), 0, 1.0), (l(&[("a", "2")]), 0, 2.0)]);
+        let swapped = Answer::Vector(vec![(l(&[("a", "2")]), 0, 2.0), (l(&[("a", "1")]), 0, 1.0)]);
+        assert!(compare(&a, &swapped, false).is_ok());
+        assert!(compare(&a, &swapped, true).is_err());
+        let other_value = Answer::Vector(vec![(l(&[("a", "1")]), 0, 1.0), (l(&[("a", "2")]), 0, 2.1)]);
+        assert!(compare(&a, &other_value, false).is_err());
+        let other_labels = Answer::Vector(vec![(l(&[("a", "1")]), 0, 1.0), (l(&[("a", "3")]), 0, 2.0)]);
+        assert!(compare(&a, &other_labels, false).is_err());
+        let other_time = Answer::Vector(vec![(l(&[("a", "1")]), 1, 1.0), (l(&[("a", "2")]), 0, 2.0)]);
+        assert!(compare(&a, &other_time, false).is_err());
+        assert!(compare(&a, &Answer::Scalar(0, 1.0), false).is_err());
+        let m = Answer::Matrix(vec![(l(&[("a", "1")]), vec![(0, 1.0), (1, 2.0)])]);
+        let m_short = Answer::Matrix(vec![(l(&[("a", "1")]), vec![(0, 1.0)])]);
+        assert!(compare(&m, &m, false).is_ok());
+        assert!(compare(&m, &m_short, false).is_err());
+    }
+
+    #[test]
+    fn sorted_ties_compare_as_sets() {
+        let a = Answer::Vector(vec![
+            (l(&[("a", "1")]), 0, 1.0),
+            (l(&[("a", "2")]), 0, 1.0),
+            (l(&[("a", "3")]), 0, 5.0),
+        ]);
+        let b = Answer::Vector(vec![
+            (l(&[("a", "2")]), 0, 1.0),
+            (l(&[("a", "1")]), 0, 1.0),
+            (l(&[("a", "3")]), 0, 5.0),
+        ]);
+        assert!(compare(&a, &b, true).is_ok());
+        let c = Answer::Vector(vec![
+            (l(&[("a", "3")]), 0, 5.0),
+            (l(&[("a", "1")]), 0, 1.0),
+            (l(&[("a", "2")]), 0, 1.0),
+        ]);
+        assert!(compare(&a, &c, true).is_err());
+    }
+}

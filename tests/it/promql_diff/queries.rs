@@ -326,6 +326,16 @@ pub const EXPRS: &[&str] = &[
     r#"request_duration_seconds_bucket{le="0.25"} / ignoring(le) request_duration_seconds_count"#,
     "sum by (le) (request_duration_seconds_bucket) unless on(le) request_duration_seconds_bucket{le=\"+Inf\"}",
     "timestamp(rate(http_requests_total[5m]))",
+    "queue_depth != 10",
+    "queue_depth >= 30",
+    "cpu_temp_celsius <= bool 0",
+    "queue_depth < bool 3",
+    "cpu_temp_celsius == bool ignoring(version) node_info",
+    "100 - cpu_temp_celsius",
+    "queue_depth % on(job, instance) cpu_temp_celsius",
+    "cpu_temp_celsius ^ ignoring(version) node_info",
+    "queue_depth or ignoring(instance) temperature_limit",
+    "node_info and ignoring(version) (queue_depth > 20)",
 ];
 
 /// Every query: each expression as an instant query (times in rotation) and a range query

@@ -342,3 +342,63 @@ fn rate_versions_differ(ms: &promql_parser::parser::MatrixSelector, times: &[i64
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn series(name: &str, samples: Vec<(i64, f64)>) -> Series {
+        let mut labels = BTreeMap::new();
+        labels.insert("__name__".to_string(), name.to_string());
+        Series { labels, samples, counter: true }
+    }
+
+    fn judge1(expr: &str, t: i64, data: &[Series]) -> Verdict {
+        let ts: HashSet<i64> = data.iter().flat_map(|s| s.samples.iter().map(|p| p.0)).collect();
+        judge(expr, Mode::Instant { time_ms: t }, data, &ts)
+    }
+
+    #[test]
+    fn subquery_alignment_is_detected() {
+        assert!(judge1("max_over_time(x[5m:1m])", 600_000, &[]).excluded_by.contains("left_open_subquery"));
+        assert!(judge1("max_over_time(x[5m:1m])", 607_000, &[]).excluded_by.is_empty());
+        assert!(
+            judge1("max_over_time(x[5m:1m] offset 7s)", 607_000, &[])
+                .excluded_by
+                .contains("left_open_subquery")
+        );
+        assert!(
+            judge1("max_over_time(x[5m:] @ 1200)", 607_000, &[]).excluded_by.contains("left_open_subquery")
+        );
+    }
+
+    #[test]
+    fn raw_window_start_on_a_sample_is_detected() {
+        let data = [series("x", vec![(300_000, 1.0), (315_000, 2.0)])];
+        assert!(judge1("x[5m]", 600_000, &data).excluded_by.contains("left_open_raw"));
+        assert!(judge1("x", 600_000, &data).excluded_by.contains("left_open_raw"));
+        assert!(judge1("x[5m]", 601_000, &data).excluded_by.is_empty());
+    }
+
+    #[test]
+    fn rate_zero_point_ordering_is_detected() {
+        // Series born mid-window (far from the window start) with a small first value: the zero
+        // point lies between half and 1.1 × the average spacing, where 2.x and 3.x differ.
+        let data = [series("c", vec![(200_000, 1.0), (215_000, 2.0), (230_000, 3.0)])];
+        assert!(judge1("rate(c[5m])", 240_000, &data).excluded_by.contains("rate_zero_point_order"));
+        // Large first value: the zero point is far away, both versions agree.
+        let data = [series("c", vec![(200_000, 1000.0), (215_000, 1001.0), (230_000, 1002.0)])];
+        assert!(judge1("rate(c[5m])", 240_000, &data).excluded_by.is_empty());
+    }
+
+    #[test]
+    fn rewrites_and_flags() {
+        let v = judge1("holt_winters(x[5m], 0.5, 0.5)", 1_000, &[]);
+        assert_eq!(v.cairn_expr, "double_exponential_smoothing(x[5m], 0.5, 0.5)");
+        assert!(judge1("a atan2 b", 1_000, &[]).strip_name);
+        assert!(!judge1("a + b", 1_000, &[]).strip_name);
+        assert!(judge1("(sort(x))", 1_000, &[]).sorts);
+        assert!(!judge1("sum(sort(x))", 1_000, &[]).sorts);
+    }
+}
