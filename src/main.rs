@@ -1,6 +1,6 @@
 //! The `cairn` binary: parses the command line and runs the chosen command.
 
-use cairn::cli::{Cli, Command};
+use cairn::cli::{CheckCommand, Cli, Command, TestCommand};
 use clap::Parser;
 
 fn main() -> anyhow::Result<()> {
@@ -18,6 +18,12 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => {
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             rt.block_on(cairn::server::run(args))
+        }
+        Command::Check(CheckCommand::Rules { files }) => {
+            std::process::exit(cairn::rules::cli::check_rules_main(&files))
+        }
+        Command::Test(TestCommand::Rules { files }) => {
+            std::process::exit(cairn::rules::cli::test_rules_main(&files))
         }
     }
 }

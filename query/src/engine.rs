@@ -53,6 +53,8 @@ pub struct QueryOptions {
     pub lookback_delta_ms: Option<i64>,
     /// Set to `true` (by anyone) to abandon the query; checked periodically.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Shortens [`EngineOptions::timeout`] for this query (never lengthens it).
+    pub timeout: Option<Duration>,
 }
 
 /// The PromQL engine. Cheap to share; holds only settings.
@@ -130,7 +132,7 @@ impl Engine {
             )));
         }
         let lookback = opts.lookback_delta_ms.filter(|l| *l > 0).unwrap_or(self.opts.lookback_delta_ms);
-        let deadline = Instant::now() + self.opts.timeout;
+        let deadline = Instant::now() + opts.timeout.map_or(self.opts.timeout, |t| t.min(self.opts.timeout));
         std::thread::scope(|scope| {
             let handle = std::thread::Builder::new()
                 .name("cairn-query".into())

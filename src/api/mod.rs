@@ -3,15 +3,18 @@
 
 pub mod envelope;
 pub mod error;
+pub mod federate;
 pub mod json;
 pub mod meta;
 pub mod params;
+pub mod query;
 pub mod selector;
 pub mod status;
+pub mod tsdb;
 
 use crate::server::AppState;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 /// All routes of the server.
 pub fn router(state: AppState) -> Router {
@@ -26,6 +29,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/series", get(meta::series).post(meta::series))
         .route("/api/v1/labels", get(meta::labels).post(meta::labels))
         .route("/api/v1/label/{name}/values", get(meta::label_values))
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route("/api/v1/format_query", get(federate::format_query).post(federate::format_query))
+        .route("/api/v1/status/tsdb", get(tsdb::status))
+        .route("/api/v1/admin/tsdb/delete_series", post(tsdb::delete_series).put(tsdb::delete_series))
+        .route(
+            "/api/v1/admin/tsdb/clean_tombstones",
+            post(tsdb::clean_tombstones).put(tsdb::clean_tombstones),
+        )
+        .route("/federate", get(federate::federate))
+        .merge(crate::web::routes())
         .fallback(envelope::not_found)
         .with_state(state)
 }

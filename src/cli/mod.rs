@@ -15,6 +15,24 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: scrape, receive remote-write, answer PromQL over the HTTP API.
     Serve(ServeArgs),
+    /// Validate files, like `promtool check`.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// Run unit tests, like `promtool test`.
+    #[command(subcommand)]
+    Test(TestCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CheckCommand {
+    /// Check rule files (like `promtool check rules`).
+    Rules { files: Vec<PathBuf> },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TestCommand {
+    /// Run promtool-style rule unit-test files (like `promtool test rules`).
+    Rules { files: Vec<PathBuf> },
 }
 
 /// `cairn serve` flags. Prometheus's spellings are accepted as aliases so existing start
@@ -102,7 +120,7 @@ mod tests {
             "--web.enable-remote-write-receiver",
         ])
         .unwrap();
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else { panic!("expected serve") };
         assert_eq!(a.config.unwrap(), PathBuf::from("p.yml"));
         assert_eq!(a.data, PathBuf::from("/d"));
         assert_eq!(a.listen, "127.0.0.1:1");
@@ -112,7 +130,7 @@ mod tests {
     #[test]
     fn defaults() {
         let cli = Cli::try_parse_from(["cairn", "serve"]).unwrap();
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else { panic!("expected serve") };
         assert_eq!(a.data, PathBuf::from("./data"));
         assert_eq!(a.listen, "127.0.0.1:9090");
         assert!(a.config.is_none());

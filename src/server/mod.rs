@@ -2,7 +2,9 @@
 //! the process lifecycle (signals, reload, graceful shutdown). Holds no business logic itself.
 
 use crate::cli::ServeArgs;
-use crate::selfmetrics::Registry;
+use crate::selfmetrics::{Metric, Registry};
+use crate::storage::{Db, FsyncPolicy, Options};
+use cairn_format::Labels;
 use parking_lot::RwLock;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,8 +27,17 @@ pub struct AppState {
     pub config_text: Arc<RwLock<String>>,
     pub reload_status: Arc<RwLock<ReloadStatus>>,
     pub enable_admin_api: bool,
-    /// What the query engine and metadata endpoints read from.
+    /// What the query engine and metadata endpoints read from (the database).
     pub queryable: Arc<dyn cairn_query::Queryable>,
+    pub db: Db,
+    pub engine: Arc<cairn_query::Engine>,
+    /// Bounds concurrently executing queries (`--query.max-concurrency`).
+    pub query_slots: Arc<tokio::sync::Semaphore>,
+    pub lookback_delta_ms: i64,
+    /// Labels added to federation output and alerts (`global.external_labels`).
+    pub external_labels: Arc<RwLock<Labels>>,
+    pub queries_total: Metric,
+    pub query_duration: Metric,
 }
 
 /// Formats a Unix time in ms as RFC 3339 UTC with millisecond precision.
@@ -55,37 +66,6 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Placeholder until the database is wired in: answers every selection with nothing.
-struct NoStorage;
-impl cairn_query::Queryable for NoStorage {
-    fn querier(
-        &self,
-        _: i64,
-        _: i64,
-    ) -> Result<Box<dyn cairn_query::Querier + '_>, cairn_query::StorageError> {
-        Ok(Box::new(NoStorage))
-    }
-}
-impl cairn_query::Querier for NoStorage {
-    fn select(
-        &self,
-        _: &[cairn_format::Matcher],
-        _: &cairn_query::SelectHints,
-    ) -> Result<Vec<cairn_query::Series>, cairn_query::StorageError> {
-        Ok(Vec::new())
-    }
-    fn label_names(&self, _: &[cairn_format::Matcher]) -> Result<Vec<String>, cairn_query::StorageError> {
-        Ok(Vec::new())
-    }
-    fn label_values(
-        &self,
-        _: &str,
-        _: &[cairn_format::Matcher],
-    ) -> Result<Vec<String>, cairn_query::StorageError> {
-        Ok(Vec::new())
-    }
-}
-
 /// Current wall-clock time in ms since the epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -97,6 +77,25 @@ pub fn now_ms() -> i64 {
 /// Runs the server until SIGINT/SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let registry = Registry::new();
+    let lookback_delta_ms = parse_flag_duration("query.lookback-delta", &args.lookback_delta)?;
+    let query_timeout_ms = parse_flag_duration("query.timeout", &args.query_timeout)?;
+    let fsync = match args.wal_fsync.as_str() {
+        "always" => FsyncPolicy::Always,
+        ms => FsyncPolicy::Interval(std::time::Duration::from_millis(ms.parse().map_err(|_| {
+            anyhow::anyhow!("invalid --wal-fsync {ms:?}: expected `always` or milliseconds")
+        })?)),
+    };
+    let data_dir = args.data.clone();
+    let db =
+        tokio::task::spawn_blocking(move || Db::open(&data_dir, Options { fsync, ..Options::default() }))
+            .await?
+            .map_err(|e| anyhow::anyhow!("cannot open data directory {}: {e}", args.data.display()))?;
+    let engine = cairn_query::Engine::new(cairn_query::EngineOptions {
+        lookback_delta_ms,
+        max_samples: args.query_max_samples,
+        timeout: std::time::Duration::from_millis(query_timeout_ms as u64),
+        ..Default::default()
+    });
     let state = AppState {
         flags: Arc::new(args.flag_map()),
         registry: registry.clone(),
@@ -106,7 +105,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         config_text: Arc::new(RwLock::new(String::new())),
         reload_status: Arc::new(RwLock::new(ReloadStatus { success: true, time_rfc3339: rfc3339(now_ms()) })),
         enable_admin_api: args.enable_admin_api,
-        queryable: Arc::new(NoStorage),
+        queryable: Arc::new(db.clone()),
+        db: db.clone(),
+        engine: Arc::new(engine),
+        query_slots: Arc::new(tokio::sync::Semaphore::new(args.query_max_concurrency.max(1))),
+        lookback_delta_ms,
+        external_labels: Arc::new(RwLock::new(Labels::empty())),
+        queries_total: registry
+            .counter("cairn_engine_queries_total", "Queries executed through the HTTP API."),
+        query_duration: registry.counter(
+            "cairn_engine_query_duration_seconds_total",
+            "Total wall time spent executing API queries.",
+        ),
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -115,8 +125,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     state.ready.store(true, Ordering::Relaxed);
     let app = crate::api::router(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tokio::task::spawn_blocking(move || db.close())
+        .await?
+        .map_err(|e| anyhow::anyhow!("closing database: {e}"))?;
     tracing::info!("shut down");
     Ok(())
+}
+
+fn parse_flag_duration(flag: &str, v: &str) -> anyhow::Result<i64> {
+    crate::api::params::parse_prom_duration(v)
+        .ok_or_else(|| anyhow::anyhow!("invalid --{flag} {v:?}: expected a duration like 5m"))
 }
 
 async fn shutdown_signal() {

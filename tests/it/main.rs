@@ -1,10 +1,13 @@
 //! The single integration-test binary. One module per risk; helpers that several modules use
-//! live in `util` and `support`.
+//! live in `util` (storage) and `support` (server processes, peers).
 
+mod browser;
 mod promql_diff;
+mod rules_promtool;
 mod storage_crash;
 mod storage_lock;
 mod storage_model;
 mod storage_wal_tail;
 mod support;
+mod ui;
 mod util;

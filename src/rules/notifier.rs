@@ -1,0 +1,379 @@
+//! The Alertmanager notifier: external labels and alert relabelling applied to outgoing
+//! alerts, a bounded queue (oldest dropped first, counted), batches POSTed as JSON to every
+//! configured Alertmanager's `/api/v2/alerts` with retries, and its metrics. Runs on its own
+//! thread with a small tokio runtime for reqwest. Owns no alert state (see `alerting.rs`).
+
+use crate::rules::Alert;
+use cairn_format::Labels;
+use parking_lot::{Condvar, Mutex, RwLock};
+use serde::Deserialize;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// `alerting.alertmanagers[]` of prometheus.yml (static configs only).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerConfig {
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
+    #[serde(default)]
+    pub path_prefix: String,
+    /// Prometheus duration, default 10s.
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
+    #[serde(default = "default_api_version")]
+    pub api_version: String,
+    #[serde(default)]
+    pub static_configs: Vec<StaticConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StaticConfig {
+    #[serde(default)]
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
+fn default_scheme() -> String {
+    "http".into()
+}
+fn default_timeout() -> String {
+    "10s".into()
+}
+fn default_api_version() -> String {
+    "v2".into()
+}
+
+impl AlertmanagerConfig {
+    /// A config for one `host:port` target with defaults.
+    pub fn for_target(target: &str) -> Self {
+        AlertmanagerConfig {
+            scheme: default_scheme(),
+            path_prefix: String::new(),
+            timeout: default_timeout(),
+            api_version: default_api_version(),
+            static_configs: vec![StaticConfig {
+                targets: vec![target.to_string()],
+                labels: Default::default(),
+            }],
+        }
+    }
+
+    /// Checks what Prometheus checks; returns the resolved endpoint URLs.
+    pub fn urls(&self) -> Result<Vec<String>, String> {
+        if self.api_version != "v2" {
+            return Err(format!("unsupported Alertmanager api_version {:?} (only v2)", self.api_version));
+        }
+        if self.scheme != "http" && self.scheme != "https" {
+            return Err(format!("invalid Alertmanager scheme {:?}", self.scheme));
+        }
+        crate::rules::duration::parse(&self.timeout)?;
+        let prefix = self.path_prefix.trim_end_matches('/');
+        Ok(self
+            .static_configs
+            .iter()
+            .flat_map(|s| s.targets.iter())
+            .map(|t| format!("{}://{}{}/api/v2/alerts", self.scheme, t, prefix))
+            .collect())
+    }
+}
+
+/// Alert relabelling (`alert_relabel_configs`): returns `None` to drop the alert. The
+/// server builds it from the ingest module's relabel implementation.
+pub type RelabelFn = Arc<dyn Fn(&Labels) -> Option<Labels> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct NotifierOptions {
+    /// Maximum queued alerts; the oldest are dropped beyond it.
+    pub queue_capacity: usize,
+    /// Alerts per POST.
+    pub batch_size: usize,
+    /// Attempts per Alertmanager and batch.
+    pub attempts: usize,
+    pub external_labels: Labels,
+    pub relabel: Option<RelabelFn>,
+}
+
+impl Default for NotifierOptions {
+    fn default() -> Self {
+        NotifierOptions {
+            queue_capacity: 10_000,
+            batch_size: 64,
+            attempts: 3,
+            external_labels: Labels::empty(),
+            relabel: None,
+        }
+    }
+}
+
+/// An alert as sent to Alertmanager (times in ms; `ends_at` 0 = unset).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutAlert {
+    pub labels: Labels,
+    pub annotations: Labels,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub generator_url: String,
+}
+
+impl OutAlert {
+    /// Builds the outgoing form of a rule's alert (Prometheus's `sendAlerts`): starts at
+    /// the firing time, ends at the resolve time or at `valid_until`.
+    pub fn from_alert(a: &Alert, expr: &str, external_url: &str) -> OutAlert {
+        OutAlert {
+            labels: a.labels.clone(),
+            annotations: a.annotations.clone(),
+            starts_at: a.fired_at.unwrap_or(a.active_at),
+            ends_at: a.resolved_at.unwrap_or(a.valid_until),
+            generator_url: format!(
+                "{}/graph?g0.expr={}&g0.tab=1",
+                external_url.trim_end_matches('/'),
+                crate::rules::template::funcs::query_escape(expr)
+            ),
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let map = |l: &Labels| {
+            serde_json::Value::Object(
+                l.iter().map(|l| (l.name.clone(), serde_json::Value::String(l.value.clone()))).collect(),
+            )
+        };
+        let mut o = serde_json::Map::new();
+        o.insert("labels".into(), map(&self.labels));
+        o.insert("annotations".into(), map(&self.annotations));
+        o.insert("startsAt".into(), crate::server::rfc3339(self.starts_at).into());
+        if self.ends_at != 0 {
+            o.insert("endsAt".into(), crate::server::rfc3339(self.ends_at).into());
+        }
+        o.insert("generatorURL".into(), self.generator_url.clone().into());
+        serde_json::Value::Object(o)
+    }
+}
+
+/// One configured Alertmanager endpoint and its counters.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub url: String,
+    pub timeout: Duration,
+    pub sent: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+struct Inner {
+    opts: NotifierOptions,
+    endpoints: RwLock<Vec<Arc<Endpoint>>>,
+    queue: Mutex<VecDeque<OutAlert>>,
+    wake: Condvar,
+    stop: AtomicBool,
+    dropped: AtomicU64,
+}
+
+/// Sends alerts to Alertmanagers from a background thread; stops when dropped.
+pub struct Notifier {
+    inner: Arc<Inner>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Notifier {
+    pub fn new(opts: NotifierOptions) -> Arc<Notifier> {
+        let inner = Arc::new(Inner {
+            opts,
+            endpoints: RwLock::new(Vec::new()),
+            queue: Mutex::new(VecDeque::new()),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
+            dropped: AtomicU64::new(0),
+        });
+        let worker = inner.clone();
+        let thread =
+            std::thread::Builder::new().name("cairn-notifier".into()).spawn(move || run(worker)).ok();
+        Arc::new(Notifier { inner, thread: Mutex::new(thread) })
+    }
+
+    /// Replaces the set of Alertmanagers (on config load/reload).
+    pub fn apply_config(&self, configs: &[AlertmanagerConfig]) -> Result<(), String> {
+        let mut eps = Vec::new();
+        for c in configs {
+            let timeout = crate::rules::duration::parse(&c.timeout)?;
+            for url in c.urls()? {
+                eps.push(Arc::new(Endpoint {
+                    url,
+                    timeout: Duration::from_millis(timeout.max(1) as u64),
+                    sent: AtomicU64::new(0),
+                    errors: AtomicU64::new(0),
+                }));
+            }
+        }
+        *self.inner.endpoints.write() = eps;
+        Ok(())
+    }
+
+    pub fn endpoints(&self) -> Vec<Arc<Endpoint>> {
+        self.inner.endpoints.read().clone()
+    }
+
+    /// Queues alerts: adds external labels (alert labels win), applies relabelling, drops
+    /// alerts left without labels; beyond capacity the oldest queued alerts are dropped.
+    pub fn send(&self, alerts: Vec<OutAlert>) {
+        let o = &self.inner.opts;
+        let mut prepared: Vec<OutAlert> = Vec::with_capacity(alerts.len());
+        for mut a in alerts {
+            for l in o.external_labels.iter() {
+                if a.labels.get(&l.name).is_none() {
+                    a.labels.set(&l.name, &l.value);
+                }
+            }
+            if let Some(r) = &o.relabel {
+                match r(&a.labels) {
+                    Some(l) if !l.is_empty() => a.labels = l,
+                    _ => continue,
+                }
+            }
+            prepared.push(a);
+        }
+        if prepared.is_empty() {
+            return;
+        }
+        let cap = o.queue_capacity.max(1);
+        let mut q = self.inner.queue.lock();
+        if prepared.len() > cap {
+            let d = prepared.len() - cap;
+            prepared.drain(..d);
+            self.inner.dropped.fetch_add(d as u64, Ordering::Relaxed);
+        }
+        let overflow = (q.len() + prepared.len()).saturating_sub(cap);
+        if overflow > 0 {
+            q.drain(..overflow);
+            self.inner.dropped.fetch_add(overflow as u64, Ordering::Relaxed);
+        }
+        q.extend(prepared);
+        drop(q);
+        self.inner.wake.notify_one();
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.inner.dropped.load(Ordering::Relaxed)
+    }
+
+    pub fn queue_len(&self) -> usize {
+        self.inner.queue.lock().len()
+    }
+
+    /// `(name, labels, value)` triples for `/metrics`.
+    pub fn metrics(&self) -> Vec<crate::rules::MetricSample> {
+        let mut out = vec![
+            ("cairn_notifications_dropped_total".into(), vec![], self.dropped() as f64),
+            ("cairn_notifications_queue_length".into(), vec![], self.queue_len() as f64),
+            ("cairn_notifications_queue_capacity".into(), vec![], self.inner.opts.queue_capacity as f64),
+            ("cairn_notifications_alertmanagers_discovered".into(), vec![], self.endpoints().len() as f64),
+        ];
+        for e in self.endpoints() {
+            let l = vec![("alertmanager".to_string(), e.url.clone())];
+            out.push((
+                "cairn_notifications_sent_total".into(),
+                l.clone(),
+                e.sent.load(Ordering::Relaxed) as f64,
+            ));
+            out.push(("cairn_notifications_errors_total".into(), l, e.errors.load(Ordering::Relaxed) as f64));
+        }
+        out
+    }
+
+    /// Stops the sending thread (queued alerts are abandoned).
+    pub fn stop(&self) {
+        self.inner.stop.store(true, Ordering::Relaxed);
+        self.inner.wake.notify_all();
+        if let Some(t) = self.thread.lock().take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn run(inner: Arc<Inner>) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        tracing::error!("notifier: cannot start its runtime; alerts will not be sent");
+        return;
+    };
+    let client = match reqwest::Client::builder().build() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "notifier: cannot build HTTP client; alerts will not be sent");
+            return;
+        }
+    };
+    loop {
+        let batch: Vec<OutAlert> = {
+            let mut q = inner.queue.lock();
+            while q.is_empty() && !inner.stop.load(Ordering::Relaxed) {
+                inner.wake.wait_for(&mut q, Duration::from_secs(1));
+            }
+            if inner.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let n = q.len().min(inner.opts.batch_size.max(1));
+            q.drain(..n).collect()
+        };
+        let body = serde_json::Value::Array(batch.iter().map(OutAlert::to_json).collect()).to_string();
+        let endpoints = inner.endpoints.read().clone();
+        if endpoints.is_empty() {
+            inner.dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            continue;
+        }
+        let ok = rt.block_on(async {
+            let mut any_ok = false;
+            for ep in &endpoints {
+                if post_with_retries(&client, ep, &body, inner.opts.attempts, &inner.stop).await {
+                    ep.sent.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    any_ok = true;
+                } else {
+                    ep.errors.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                }
+            }
+            any_ok
+        });
+        if !ok {
+            inner.dropped.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+async fn post_with_retries(
+    client: &reqwest::Client,
+    ep: &Endpoint,
+    body: &str,
+    attempts: usize,
+    stop: &AtomicBool,
+) -> bool {
+    for attempt in 0..attempts.max(1) {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let res = client
+            .post(&ep.url)
+            .header("content-type", "application/json")
+            .header("user-agent", concat!("Cairn/", env!("CARGO_PKG_VERSION")))
+            .timeout(ep.timeout)
+            .body(body.to_string())
+            .send()
+            .await;
+        match res {
+            Ok(r) if r.status().is_success() => return true,
+            Ok(r) => tracing::warn!(url = %ep.url, status = %r.status(), "Alertmanager rejected alerts"),
+            Err(e) => tracing::warn!(url = %ep.url, error = %e, "sending alerts failed"),
+        }
+        tokio::time::sleep(Duration::from_millis(100u64 << attempt.min(6))).await;
+    }
+    false
+}
