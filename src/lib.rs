@@ -27,6 +27,8 @@
 
 pub mod api;
 pub mod cli;
+pub mod config;
+pub mod ingest;
 pub mod rules;
 pub mod selfmetrics;
 pub mod server;
