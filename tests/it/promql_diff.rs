@@ -250,8 +250,8 @@ fn check_tally(tally: &Tally, summary: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn promql_engine_in_process_matches_prometheus() {
-    let Some((prom, data, _body)) = prepare().await else { return };
-    let local = inproc::InProc::load(&data);
+    let Some((prom, data, body)) = prepare().await else { return };
+    let local = inproc::InProc::load(&body);
     let tally = diff_all(&support::http_client(), &prom.base, &Target::InProc(&local), &data, true).await;
     let summary = report(&tally, queries::all().len());
     println!("{summary}");

@@ -29,7 +29,10 @@ fn promtool(promtool: &Path, args: &[&str], file: &Path) -> (i32, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-fn cairn(f: fn(&[PathBuf], &mut dyn std::io::Write, &mut dyn std::io::Write) -> i32, file: &Path) -> (i32, String) {
+fn cairn(
+    f: fn(&[PathBuf], &mut dyn std::io::Write, &mut dyn std::io::Write) -> i32,
+    file: &Path,
+) -> (i32, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let code = f(&[file.to_path_buf()], &mut out, &mut err);
     (code, String::from_utf8_lossy(&err).into_owned())
@@ -55,7 +58,10 @@ fn check_rules_errors_name_file_line_and_reason() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/bad");
     let (code, err) = cairn(check_rules, &dir.join("bad_expr.yml"));
     assert_eq!(code, 1);
-    assert!(err.contains("bad_expr.yml: 5:15: group \"g\", rule 1, \"job:up:sum\": could not parse expression"), "{err}");
+    assert!(
+        err.contains("bad_expr.yml: 5:15: group \"g\", rule 1, \"job:up:sum\": could not parse expression"),
+        "{err}"
+    );
     let (_, err) = cairn(check_rules, &dir.join("unknown_field.yml"));
     assert!(err.contains("unknown_field.yml: 6:9:") && err.contains("severity"), "{err}");
 }
@@ -63,7 +69,8 @@ fn check_rules_errors_name_file_line_and_reason() {
 #[test]
 fn unit_tests_pass_in_promtool_and_cairn() {
     let Some(pt) = require("promtool", "prometheus") else { return };
-    let passing: Vec<PathBuf> = fixtures("unit").into_iter().filter(|p| p.to_string_lossy().ends_with("_test.yml")).collect();
+    let passing: Vec<PathBuf> =
+        fixtures("unit").into_iter().filter(|p| p.to_string_lossy().ends_with("_test.yml")).collect();
     assert!(passing.len() >= 3);
     for f in &passing {
         let (p, perr) = promtool(&pt, &["test", "rules"], f);

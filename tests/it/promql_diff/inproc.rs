@@ -6,7 +6,6 @@ use cairn_format::Labels;
 use cairn_query::{Engine, EngineOptions, ErrorKind, QueryOptions, Value};
 
 use super::compare::{Answer, Labels as Map};
-use super::data::Series;
 use super::queries::Mode;
 
 pub struct InProc {
@@ -16,14 +15,19 @@ pub struct InProc {
 }
 
 impl InProc {
-    pub fn load(data: &[Series]) -> InProc {
+    /// Decodes the remote-write `body` with Cairn's own decoder and appends it to a fresh Db.
+    pub fn load(body: &[u8]) -> InProc {
+        use cairn::ingest::{limits::IngestLimits, remote};
+        let limits = IngestLimits::default();
+        let req = remote::decode_write_request(body, Some("application/x-protobuf"), Some("snappy"), &limits)
+            .expect("decode write request");
+        let batch = remote::write_batch(req, &limits).expect("valid write request");
         let dir = tempfile::tempdir().expect("tempdir");
         let db = cairn::storage::Db::open(dir.path(), cairn::storage::Options::default()).expect("open db");
         let mut app = db.appender();
-        for s in data {
-            let labels = Labels::from_pairs(s.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            for (t, v) in &s.samples {
-                app.append(&labels, *t, *v).expect("append");
+        for s in &batch.series {
+            for p in &s.samples {
+                app.append(&s.labels, p.t, p.v).expect("append");
             }
         }
         app.commit().expect("commit");
