@@ -268,3 +268,18 @@ async fn promql_diff_load_data_into() {
     let data = data::generate();
     wire::send(&support::http_client(), &base.to_string_lossy(), wire::encode(&data)).await;
 }
+
+/// TEMPORARY: the HTTP query API of `cairn serve` over a data directory preloaded through the
+/// library, until the remote-write route is wired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn promql_http_api_over_preloaded_dir_matches_prometheus() {
+    let Some((prom, data, body)) = prepare().await else { return };
+    let dir = inproc::InProc::load(&body).into_dir();
+    let cairn = support::CairnServer::start_in(dir.path(), &[]).await;
+    let cairn_base = format!("http://{}", cairn.addr);
+    let tally = diff_all(&support::http_client(), &prom.base, &Target::Http(&cairn_base), &data, true).await;
+    let summary = report(&tally, queries::all().len());
+    println!("{summary}");
+    check_tally(&tally, &summary);
+}

@@ -34,6 +34,12 @@ impl InProc {
         InProc { db, engine: Engine::new(EngineOptions::default()), _dir: dir }
     }
 
+    /// Closes the Db so a `cairn serve` can open its directory, and hands the directory over.
+    pub fn into_dir(self) -> tempfile::TempDir {
+        self.db.close().expect("close db");
+        self._dir
+    }
+
     pub fn query(&self, expr: &str, mode: Mode) -> Result<Answer, String> {
         let opts = QueryOptions::default();
         let r = match mode {
