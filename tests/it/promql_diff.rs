@@ -183,7 +183,7 @@ fn report(tally: &Tally, total: usize) -> String {
     for r in rules::RULES {
         let n =
             tally.excluded.get(r.id).copied().unwrap_or(0) + tally.rewritten.get(r.id).copied().unwrap_or(0);
-        s.push_str(&format!("  rule {:<22} applied to {n:>3} queries: {}\n", r.id, r.what));
+        s.push_str(&format!("  rule {:<24} applied to {n:>3} queries: {}\n", r.id, r.what));
     }
     s
 }

@@ -90,6 +90,7 @@ pub fn generate() -> Vec<Series> {
     counters(&mut rng, &mut out);
     gauges(&mut rng, &mut out);
     histograms(&mut rng, &mut out);
+    odd_histogram(&mut rng, &mut out);
     out
 }
 
@@ -263,6 +264,27 @@ fn histograms(rng: &mut Rng, out: &mut Vec<Series>) {
             let l = labels("request_duration_seconds_count", &[("job", job), ("instance", inst)]);
             out.push(Series { labels: l, samples: totals, counter: true });
         }
+    }
+}
+
+/// A classic histogram exported with a broken (non-monotonic) bucket and a duplicated bound
+/// spelled two ways, for histogram_quantile's repair paths. Not a counter: values move freely.
+fn odd_histogram(rng: &mut Rng, out: &mut Vec<Series>) {
+    let bounds = ["0.1", "0.5", "1", "1.0", "+Inf"];
+    let mut series: Vec<Vec<(i64, f64)>> = vec![Vec::with_capacity(POINTS); bounds.len()];
+    for i in 0..POINTS {
+        let t = ts(rng, i);
+        let base = (i / 10) as f64;
+        // le=0.5 dips below le=0.1 every third scrape; "1" and "1.0" disagree slightly.
+        let dip = if i % 3 == 0 { 3.0 } else { -2.0 };
+        let values = [10.0 + base, 10.0 + base - dip, 15.0 + base, 16.0 + base, 20.0 + 2.0 * base];
+        for (b, v) in values.iter().enumerate() {
+            series[b].push((t, *v));
+        }
+    }
+    for (b, samples) in series.into_iter().enumerate() {
+        let l = labels("odd_histogram_bucket", &[("le", bounds[b])]);
+        out.push(Series { labels: l, samples, counter: false });
     }
 }
 

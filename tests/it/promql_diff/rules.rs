@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::time::UNIX_EPOCH;
 
 use promql_parser::label::{MatchOp, Matcher};
-use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
+use promql_parser::parser::{AtModifier, Expr, LabelModifier, Offset, VectorSelector};
 
 use super::data::{STALE_NAN_BITS, Series};
 use super::queries::Mode;
@@ -58,6 +58,12 @@ pub const RULES: &[Rule] = &[
                EXCLUDE rate/increase over a selector when any matched series at any evaluation time hits \
                that case (checked exactly on the data; over subqueries the data's invariant — counters \
                start >= 1000 and never have gaps — keeps it from arising, asserted in data checks).",
+    },
+    Rule {
+        id: "stddev_single_nonfinite",
+        what: "3.x stddev/stdvar of a group whose only value is NaN or ±Inf is NaN; 2.42 answers 0. \
+               EXCLUDE stddev/stdvar over a selector when, at any evaluation time, some group has \
+               exactly one series and its value is not finite (checked on the data).",
     },
     Rule {
         id: "regex_dot_newline",
@@ -259,6 +265,12 @@ fn walk(e: &Expr, times: &[i64], ctx: &Ctx, out: &mut BTreeSet<&'static str>) {
             }
         }
         Expr::Aggregate(a) => {
+            if matches!(a.op.to_string().as_str(), "stddev" | "stdvar")
+                && let Expr::VectorSelector(vs) = unwrap_parens(&a.expr)
+                && single_nonfinite_group(vs, a.modifier.as_ref(), times, ctx)
+            {
+                out.insert("stddev_single_nonfinite");
+            }
             walk(&a.expr, times, ctx, out);
             if let Some(p) = &a.param {
                 walk(p, times, ctx, out);
@@ -288,6 +300,46 @@ pub fn select<'a>(vs: &VectorSelector, data: &'a [Series]) -> Vec<&'a Series> {
                 || vs.matchers.or_matchers.iter().any(|group| group.iter().all(|m| matcher_ok(m, s)))
         })
         .collect()
+}
+
+/// The value an instant selector sees at `t` (3.x lookback: left-open, stale markers end it).
+fn value_at(s: &Series, t: i64) -> Option<f64> {
+    let (ts, v) = s.samples.iter().rev().find(|(ts, _)| *ts <= t)?;
+    (*ts > t - LOOKBACK_MS && v.to_bits() != STALE_NAN_BITS).then_some(*v)
+}
+
+/// Whether some aggregation group of `vs` holds exactly one series with a non-finite value.
+fn single_nonfinite_group(
+    vs: &VectorSelector,
+    modifier: Option<&LabelModifier>,
+    times: &[i64],
+    ctx: &Ctx,
+) -> bool {
+    let series = select(vs, ctx.data);
+    let key = |s: &Series| -> Vec<(String, String)> {
+        s.labels
+            .iter()
+            .filter(|(k, _)| match modifier {
+                Some(LabelModifier::Include(l)) => l.labels.contains(k),
+                Some(LabelModifier::Exclude(l)) => *k != "__name__" && !l.labels.contains(k),
+                None => false,
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    for t in times {
+        let te = anchored(*t, &vs.at, &vs.offset, ctx);
+        let mut groups: std::collections::BTreeMap<Vec<(String, String)>, Vec<f64>> = Default::default();
+        for s in &series {
+            if let Some(v) = value_at(s, te) {
+                groups.entry(key(s)).or_default().push(v);
+            }
+        }
+        if groups.values().any(|g| g.len() == 1 && !g[0].is_finite()) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Recomputes the start-of-window extrapolation both ways for every matched series and time.
@@ -390,6 +442,18 @@ mod tests {
         // Large first value: the zero point is far away, both versions agree.
         let data = [series("c", vec![(200_000, 1000.0), (215_000, 1001.0), (230_000, 1002.0)])];
         assert!(judge1("rate(c[5m])", 240_000, &data).excluded_by.is_empty());
+    }
+
+    #[test]
+    fn single_nonfinite_stddev_group_is_detected() {
+        let mut a = series("g", vec![(1_000, f64::NAN)]);
+        a.labels.insert("k".into(), "a".into());
+        let mut b = series("g", vec![(1_000, 1.0)]);
+        b.labels.insert("k".into(), "b".into());
+        let data = [a, b];
+        assert!(judge1("stdvar by (k) (g)", 2_000, &data).excluded_by.contains("stddev_single_nonfinite"));
+        assert!(judge1("stddev without (k) (g)", 2_000, &data).excluded_by.is_empty());
+        assert!(judge1("stddev(g)", 2_000, &data).excluded_by.is_empty());
     }
 
     #[test]
