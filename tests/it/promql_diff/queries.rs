@@ -361,6 +361,19 @@ pub const EXPRS: &[&str] = &[
     "vector(scalar(sum(queue_depth)))",
     "ceil(weird_gauge)",
     "floor(-cpu_temp_celsius / 7)",
+    // --- odd arguments and runtime errors
+    r#"label_replace(queue_depth, "1bad", "x", "job", ".*")"#,
+    r#"count_values("1bad", queue_depth)"#,
+    r#"label_replace(queue_depth, "x", "y", "job", "(")"#,
+    r#"label_join(queue_depth, "x", "-", "job", "1bad")"#,
+    "histogram_quantile(0.5, queue_depth)",
+    "topk(0, queue_depth)",
+    "bottomk(-1, queue_depth)",
+    "sort(vector(1))",
+    "max_over_time(queue_depth[1m:5m])",
+    "timestamp(timestamp(queue_depth))",
+    r#"sum_over_time(weird_gauge{kind="tiny"}[1h])"#,
+    "count_over_time(http_requests_total[2h])",
 ];
 
 /// Every query: each expression as an instant query (times in rotation) and a range query

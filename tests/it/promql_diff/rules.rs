@@ -66,6 +66,12 @@ pub const RULES: &[Rule] = &[
                exactly one series and its value is not finite (checked on the data).",
     },
     Rule {
+        id: "utf8_label_names",
+        what: "3.x accepts any UTF-8 string as a label name (e.g. \"1bad\") where 2.42 requires \
+               [a-zA-Z_][a-zA-Z0-9_]* and fails with an execution error. EXCLUDE queries whose \
+               label_replace/label_join/count_values label-name arguments are not legacy names.",
+    },
+    Rule {
         id: "regex_dot_newline",
         what: "3.x regex '.' matches newline, 2.x does not. EXCLUDE queries with regex matchers or \
                label_replace when any label value in the data contains a newline (none does).",
@@ -115,6 +121,9 @@ pub fn judge(expr: &str, mode: Mode, data: &[Series], timestamps: &HashSet<i64>)
     if newline_in_data && (has_regex(&ast) || v.cairn_expr.contains("label_replace")) {
         v.excluded_by.insert("regex_dot_newline");
     }
+    if names_non_legacy_label(&ast) {
+        v.excluded_by.insert("utf8_label_names");
+    }
     if uses_atan2(&ast) {
         v.strip_name = true;
         v.rewritten_by.push("atan2_drops_name");
@@ -141,16 +150,54 @@ fn top_level_sorts(e: &Expr) -> bool {
     matches!(unwrap_parens(e), Expr::Call(c) if c.func.name == "sort" || c.func.name == "sort_desc")
 }
 
-fn uses_atan2(e: &Expr) -> bool {
-    match e {
-        Expr::Binary(b) => b.op.to_string() == "atan2" || uses_atan2(&b.lhs) || uses_atan2(&b.rhs),
-        Expr::Aggregate(a) => uses_atan2(&a.expr) || a.param.as_deref().is_some_and(uses_atan2),
-        Expr::Unary(u) => uses_atan2(&u.expr),
-        Expr::Paren(p) => uses_atan2(&p.expr),
-        Expr::Subquery(s) => uses_atan2(&s.expr),
-        Expr::Call(c) => c.args.args.iter().any(|a| uses_atan2(a)),
+fn legacy_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Whether a label-name argument of label_replace/label_join/count_values is not a legacy name.
+fn names_non_legacy_label(e: &Expr) -> bool {
+    let lit = |e: &Expr| match unwrap_parens(e) {
+        Expr::StringLiteral(s) => Some(s.val.clone()),
+        _ => None,
+    };
+    let here = match e {
+        Expr::Call(c) => {
+            let name_args: &[usize] = match c.func.name {
+                "label_replace" => &[1, 3],
+                "label_join" => &[1, 3, 4, 5, 6, 7, 8],
+                _ => &[],
+            };
+            name_args
+                .iter()
+                .filter_map(|i| c.args.args.get(*i))
+                .filter_map(|a| lit(a))
+                .any(|n| !legacy_label_name(&n))
+        }
+        Expr::Aggregate(a) if a.op.to_string() == "count_values" => {
+            a.param.as_deref().and_then(lit).is_some_and(|n| !legacy_label_name(&n))
+        }
         _ => false,
+    };
+    here || children(e).into_iter().any(names_non_legacy_label)
+}
+
+/// Direct sub-expressions of `e` (including an aggregation's parameter).
+fn children(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Aggregate(a) => std::iter::once(&*a.expr).chain(a.param.as_deref()).collect(),
+        Expr::Unary(u) => vec![&u.expr],
+        Expr::Binary(b) => vec![&b.lhs, &b.rhs],
+        Expr::Paren(p) => vec![&p.expr],
+        Expr::Subquery(s) => vec![&s.expr],
+        Expr::Call(c) => c.args.args.iter().map(|a| &**a).collect(),
+        _ => vec![],
     }
+}
+
+fn uses_atan2(e: &Expr) -> bool {
+    matches!(e, Expr::Binary(b) if b.op.to_string() == "atan2") || children(e).into_iter().any(uses_atan2)
 }
 
 fn has_regex(e: &Expr) -> bool {
@@ -462,6 +509,12 @@ mod tests {
         assert_eq!(v.cairn_expr, "double_exponential_smoothing(x[5m], 0.5, 0.5)");
         assert!(judge1("a atan2 b", 1_000, &[]).strip_name);
         assert!(!judge1("a + b", 1_000, &[]).strip_name);
+        assert!(judge1("sum(x atan2 y)", 1_000, &[]).strip_name);
+        let utf8 = |q: &str| judge1(q, 1_000, &[]).excluded_by.contains("utf8_label_names");
+        assert!(utf8(r#"label_replace(x, "1bad", "", "a", "")"#));
+        assert!(utf8(r#"sum(label_join(x, "ok", "-", "a", "b-c"))"#));
+        assert!(utf8(r#"count_values("1bad", x)"#));
+        assert!(!utf8(r#"label_replace(x, "_ok1", "$1", "a", "(.*)")"#));
         assert!(judge1("(sort(x))", 1_000, &[]).sorts);
         assert!(!judge1("sum(sort(x))", 1_000, &[]).sorts);
     }
