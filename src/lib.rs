@@ -30,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod ingest;
 pub mod rules;
+pub mod scrape;
 pub mod selfmetrics;
 pub mod server;
 pub mod storage;

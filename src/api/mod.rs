@@ -8,8 +8,11 @@ pub mod json;
 pub mod meta;
 pub mod params;
 pub mod query;
+pub mod remote;
+pub mod rules;
 pub mod selector;
 pub mod status;
+pub mod targets;
 pub mod tsdb;
 
 use crate::server::AppState;
@@ -39,6 +42,14 @@ pub fn router(state: AppState) -> Router {
             post(tsdb::clean_tombstones).put(tsdb::clean_tombstones),
         )
         .route("/federate", get(federate::federate))
+        .route("/api/v1/write", post(remote::write))
+        .route("/api/v1/read", post(remote::read))
+        .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/metadata", get(targets::metadata))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
+        .route("/api/v1/alertmanagers", get(rules::alertmanagers))
+        .route("/-/reload", post(rules::reload).put(rules::reload))
         .merge(crate::web::routes())
         .fallback(envelope::not_found)
         .with_state(state)

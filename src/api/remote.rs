@@ -7,7 +7,8 @@
 //! what can never succeed. A request-level problem (bad snappy/protobuf/content type, a limit)
 //! is refused as a whole with 4xx before anything is appended. Overload answers 503 (retried).
 
-use crate::ingest::remote::{self, RemoteError, ResponseType};
+use crate::ingest::remote::proto::ResponseType;
+use crate::ingest::remote::{self, RemoteError};
 use crate::server::AppState;
 use crate::storage::AppendError;
 use axum::body::Bytes;
@@ -16,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cairn_format::XorEncoder;
 
-fn header_str<'a>(h: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -26,10 +27,18 @@ fn text(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], m).into_response()
 }
 
-fn remote_error(st: &AppState, e: RemoteError) -> Response {
+/// A refused request: status and plain-text message.
+pub struct Reject(StatusCode, String);
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        text(self.0, self.1)
+    }
+}
+
+fn remote_error(st: &AppState, e: RemoteError) -> Reject {
     st.ingest.limit_hit(&e);
-    let code = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    text(code, e.to_string())
+    Reject(StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST), e.to_string())
 }
 
 /// Outcome of appending one write request.
@@ -43,12 +52,15 @@ pub struct AppendOutcome {
 pub async fn write(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Ok(_permit) = st.write_slots.clone().try_acquire_owned() else {
         st.ingest.overloaded.inc();
-        return text(StatusCode::SERVICE_UNAVAILABLE, "too many concurrent remote-write requests; retry later");
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many concurrent remote-write requests; retry later",
+        );
     };
     let ct = header_str(&headers, header::CONTENT_TYPE).map(str::to_string);
     let ce = header_str(&headers, header::CONTENT_ENCODING).map(str::to_string);
     let st2 = st.clone();
-    let res = tokio::task::spawn_blocking(move || -> Result<AppendOutcome, Response> {
+    let res = tokio::task::spawn_blocking(move || -> Result<AppendOutcome, Reject> {
         let limits = st2.ingest_limits.read().clone();
         let req = remote::decode_write_request(&body, ct.as_deref(), ce.as_deref(), &limits)
             .map_err(|e| remote_error(&st2, e))?;
@@ -58,7 +70,7 @@ pub async fn write(State(st): State<AppState>, headers: HeaderMap, body: Bytes) 
     .await;
     match res {
         Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("write task failed: {e}")),
-        Ok(Err(resp)) => resp,
+        Ok(Err(reject)) => reject.into_response(),
         Ok(Ok(out)) => {
             st.ingest.samples_received.add(out.accepted as f64);
             if out.rejected > 0 {
@@ -80,7 +92,7 @@ pub async fn write(State(st): State<AppState>, headers: HeaderMap, body: Bytes) 
 }
 
 /// Appends a validated batch and commits it. Storage failures become 500/503.
-fn append_batch(st: &AppState, batch: remote::WriteBatch) -> Result<AppendOutcome, Response> {
+fn append_batch(st: &AppState, batch: remote::WriteBatch) -> Result<AppendOutcome, Reject> {
     let mut app = st.db.appender();
     let mut out = AppendOutcome::default();
     for s in &batch.series {
@@ -95,9 +107,9 @@ fn append_batch(st: &AppState, batch: remote::WriteBatch) -> Result<AppendOutcom
             match res {
                 Ok(()) => out.accepted += 1,
                 Err(AppendError::Closed) => {
-                    return Err(text(StatusCode::SERVICE_UNAVAILABLE, "database is shutting down"));
+                    return Err(Reject(StatusCode::SERVICE_UNAVAILABLE, "database is shutting down".into()));
                 }
-                Err(AppendError::Storage(m)) => return Err(text(StatusCode::INTERNAL_SERVER_ERROR, m)),
+                Err(AppendError::Storage(m)) => return Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, m)),
                 Err(e) => {
                     if matches!(e, AppendError::TooManySeries { .. }) {
                         st.ingest.limit("active_series_max").inc();
@@ -110,7 +122,7 @@ fn append_batch(st: &AppState, batch: remote::WriteBatch) -> Result<AppendOutcom
             }
         }
     }
-    app.commit().map_err(|e| text(StatusCode::INTERNAL_SERVER_ERROR, format!("commit failed: {e}")))?;
+    app.commit().map_err(|e| Reject(StatusCode::INTERNAL_SERVER_ERROR, format!("commit failed: {e}")))?;
     Ok(out)
 }
 
@@ -121,7 +133,7 @@ pub async fn read(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
     let ct = header_str(&headers, header::CONTENT_TYPE).map(str::to_string);
     let ce = header_str(&headers, header::CONTENT_ENCODING).map(str::to_string);
     let st2 = st.clone();
-    let res = tokio::task::spawn_blocking(move || -> Result<Response, Response> {
+    let res = tokio::task::spawn_blocking(move || -> Result<Response, Reject> {
         let limits = st2.ingest_limits.read().clone();
         let req = remote::decode_read_request(&body, ct.as_deref(), ce.as_deref(), &limits)
             .map_err(|e| remote_error(&st2, e))?;
@@ -137,13 +149,12 @@ pub async fn read(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
                     end = end.min(h.end_ms);
                 }
             }
-            let querier = st2
-                .db
-                .querier(start, end)
-                .map_err(|e| text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            let querier = cairn_query::Queryable::querier(&st2.db, start, end)
+                .map_err(|e| Reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
             let hints = cairn_query::SelectHints { start, end, ..Default::default() };
-            let series = cairn_query::Querier::select(&querier, &matchers, &hints)
-                .map_err(|e| text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            let series = querier
+                .select(&matchers, &hints)
+                .map_err(|e| Reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
             results.push(series);
         }
         Ok(match rtype {
@@ -152,7 +163,10 @@ pub async fn read(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
                     results: results
                         .iter()
                         .map(|series| remote::proto::QueryResult {
-                            timeseries: series.iter().map(|s| remote::time_series(&s.labels, &s.samples)).collect(),
+                            timeseries: series
+                                .iter()
+                                .map(|s| remote::time_series(&s.labels, &s.samples))
+                                .collect(),
                         })
                         .collect(),
                 };
@@ -177,7 +191,9 @@ pub async fn read(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
                                 data: enc.into_bytes(),
                             }
                         });
-                        for f in remote::series_frames(qi as i64, &s.labels, chunks, remote::READ_FRAME_BYTES_MAX) {
+                        for f in
+                            remote::series_frames(qi as i64, &s.labels, chunks, remote::READ_FRAME_BYTES_MAX)
+                        {
                             remote::encode_chunked_frame(&f, &mut out);
                         }
                     }
@@ -189,6 +205,7 @@ pub async fn read(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
     .await;
     match res {
         Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("read task failed: {e}")),
-        Ok(Err(r)) | Ok(Ok(r)) => r,
+        Ok(Err(r)) => r.into_response(),
+        Ok(Ok(r)) => r,
     }
 }

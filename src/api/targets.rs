@@ -25,7 +25,9 @@ pub fn fmt_duration(ms: i64) -> String {
     }
     let mut out = String::new();
     let mut rest = ms;
-    for (unit, len) in [("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
+    for (unit, len) in
+        [("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
+    {
         if rest >= len && !(unit == "w" && rest % len != 0) {
             out.push_str(&format!("{}{unit}", rest / len));
             rest %= len;

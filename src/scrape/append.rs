@@ -236,7 +236,10 @@ impl ScrapeState {
                 match relabel(labels) {
                     Some(l) => labels = l,
                     None => {
-                        self.cache.insert(key.clone(), Cached { sref: None, seen: iter, tracked: false, born: iter });
+                        self.cache.insert(
+                            key.clone(),
+                            Cached { sref: None, seen: iter, tracked: false, born: iter },
+                        );
                         continue;
                     }
                 }
@@ -250,7 +253,10 @@ impl ScrapeState {
             match app.append(&labels, t, s.value) {
                 Ok(r) => {
                     out.series_added += 1;
-                    self.cache.insert(key.clone(), Cached { sref: Some(r), seen: iter, tracked: explicit_ts.is_none(), born: iter });
+                    self.cache.insert(
+                        key.clone(),
+                        Cached { sref: Some(r), seen: iter, tracked: explicit_ts.is_none(), born: iter },
+                    );
                 }
                 Err(e) => record_rejection(out, e)?,
             }

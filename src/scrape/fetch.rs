@@ -53,6 +53,8 @@ pub async fn fetch(spec: &TargetSpec) -> Result<Fetched, String> {
     };
     match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
-        Err(_) => Err(format!("Get \"{}\": context deadline exceeded (scrape timeout {timeout:?})", spec.url)),
+        Err(_) => {
+            Err(format!("Get \"{}\": context deadline exceeded (scrape timeout {timeout:?})", spec.url))
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! `ingest::relabel`; building targets from the config lives in `discovery`.
 
 pub mod append;
+pub mod discovery;
 pub mod fetch;
 pub mod manager;
 pub mod target;

@@ -86,7 +86,13 @@ pub struct TargetStatus {
 
 impl Default for TargetStatus {
     fn default() -> Self {
-        TargetStatus { health: Health::Unknown, last_error: String::new(), last_scrape_ms: 0, last_duration_s: 0.0, last_samples: 0 }
+        TargetStatus {
+            health: Health::Unknown,
+            last_error: String::new(),
+            last_scrape_ms: 0,
+            last_duration_s: 0.0,
+            last_samples: 0,
+        }
     }
 }
 

@@ -16,10 +16,8 @@ impl IngestMetrics {
     pub fn new(registry: &Registry) -> Self {
         IngestMetrics {
             registry: registry.clone(),
-            samples_received: registry.counter(
-                "cairn_remote_write_samples_total",
-                "Samples stored from remote-write requests.",
-            ),
+            samples_received: registry
+                .counter("cairn_remote_write_samples_total", "Samples stored from remote-write requests."),
             samples_rejected: registry.counter(
                 "cairn_remote_write_samples_rejected_total",
                 "Remote-write samples refused by the database (out of order, duplicate, too old, limits).",
@@ -44,7 +42,9 @@ impl IngestMetrics {
     /// Counts `e` against its limit, if it is a limit error.
     pub fn limit_hit(&self, e: &RemoteError) {
         let name = match e {
-            RemoteError::BodyTooLarge { .. } | RemoteError::DecompressedTooLarge { .. } => "body_size_bytes_max",
+            RemoteError::BodyTooLarge { .. } | RemoteError::DecompressedTooLarge { .. } => {
+                "body_size_bytes_max"
+            }
             RemoteError::TooManySeries { .. } => "series_per_request_max",
             RemoteError::TooManyLabels { .. } => "labels_per_series_max",
             RemoteError::LabelNameTooLong { .. } => "label_name_length_max",
