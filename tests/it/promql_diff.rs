@@ -6,7 +6,6 @@
 
 mod compare;
 mod data;
-mod inproc;
 mod prom;
 mod queries;
 mod rules;
@@ -24,22 +23,8 @@ fn secs(ms: i64) -> String {
     format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
 }
 
-/// Where a query goes: a server's HTTP API, or (temporarily) the engine in process.
-enum Target<'a> {
-    Http(&'a str),
-    InProc(&'a inproc::InProc),
-}
-
-async fn run_query(
-    client: &reqwest::Client,
-    target: &Target<'_>,
-    expr: &str,
-    mode: Mode,
-) -> Result<Answer, String> {
-    let base = match target {
-        Target::Http(base) => *base,
-        Target::InProc(p) => return p.query(expr, mode),
-    };
+/// Runs one query against the Prometheus-compatible API at `base`.
+async fn run_query(client: &reqwest::Client, base: &str, expr: &str, mode: Mode) -> Result<Answer, String> {
     let url = match mode {
         Mode::Instant { time_ms } => reqwest::Url::parse_with_params(
             &format!("{base}/api/v1/query"),
@@ -88,7 +73,7 @@ struct Tally {
 async fn diff_all(
     client: &reqwest::Client,
     reference: &str,
-    subject: &Target<'_>,
+    subject: &str,
     data: &[data::Series],
     apply_rules: bool,
 ) -> Tally {
@@ -117,7 +102,7 @@ async fn diff_all(
             continue;
         }
         tally.compared += 1;
-        let mut want = run_query(client, &Target::Http(reference), q.expr, q.mode).await;
+        let mut want = run_query(client, reference, q.expr, q.mode).await;
         let mut got = run_query(client, subject, &verdict.cairn_expr, q.mode).await;
         if verdict.strip_name {
             for a in [&mut want, &mut got].into_iter().flatten() {
@@ -205,7 +190,7 @@ async fn promql_answers_match_prometheus() {
     let client = support::http_client();
     let cairn_base = format!("http://{}", cairn.addr);
     wire::send(&client, &cairn_base, body).await;
-    let tally = diff_all(&client, &prom.base, &Target::Http(&cairn_base), &data, true).await;
+    let tally = diff_all(&client, &prom.base, &cairn_base, &data, true).await;
     let summary = report(&tally, queries::all().len());
     println!("{summary}");
     check_tally(&tally, &summary);
@@ -222,7 +207,7 @@ async fn promql_diff_harness_agrees_with_itself() {
     let client = support::http_client();
     wire::send(&client, &other.base, body).await;
     // Rules off: 2.42 against 2.42 must agree everywhere (and cannot parse the 3.x rewrites).
-    let tally = diff_all(&client, &prom.base, &Target::Http(&other.base), &data, false).await;
+    let tally = diff_all(&client, &prom.base, &other.base, &data, false).await;
     let summary = report(&tally, queries::all().len());
     println!("{summary}");
     check_tally(&tally, &summary);
@@ -246,18 +231,6 @@ fn check_tally(tally: &Tally, summary: &str) {
     );
 }
 
-/// TEMPORARY: the engine in process against Prometheus, until `cairn serve` has the endpoints.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
-async fn promql_engine_in_process_matches_prometheus() {
-    let Some((prom, data, body)) = prepare().await else { return };
-    let local = inproc::InProc::load(&body);
-    let tally = diff_all(&support::http_client(), &prom.base, &Target::InProc(&local), &data, true).await;
-    let summary = report(&tally, queries::all().len());
-    println!("{summary}");
-    check_tally(&tally, &summary);
-}
-
 /// Reproduction aid: writes the generated data set to the server at `CAIRN_DIFF_LOAD` (e.g.
 /// `http://127.0.0.1:9090`, a Prometheus started with `--web.enable-remote-write-receiver`), so
 /// a reported mismatch can be replayed by hand. Does nothing without the variable.
@@ -267,19 +240,4 @@ async fn promql_diff_load_data_into() {
     let Some(base) = std::env::var_os("CAIRN_DIFF_LOAD") else { return };
     let data = data::generate();
     wire::send(&support::http_client(), &base.to_string_lossy(), wire::encode(&data)).await;
-}
-
-/// TEMPORARY: the HTTP query API of `cairn serve` over a data directory preloaded through the
-/// library, until the remote-write route is wired.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
-async fn promql_http_api_over_preloaded_dir_matches_prometheus() {
-    let Some((prom, data, body)) = prepare().await else { return };
-    let dir = inproc::InProc::load(&body).into_dir();
-    let cairn = support::CairnServer::start_in(dir.path(), &[]).await;
-    let cairn_base = format!("http://{}", cairn.addr);
-    let tally = diff_all(&support::http_client(), &prom.base, &Target::Http(&cairn_base), &data, true).await;
-    let summary = report(&tally, queries::all().len());
-    println!("{summary}");
-    check_tally(&tally, &summary);
 }
