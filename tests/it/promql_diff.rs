@@ -14,7 +14,7 @@ mod wire;
 use std::collections::{BTreeMap, HashSet};
 
 use compare::{Answer, abbrev, compare, parse_answer, summarize};
-use queries::{Mode, Query};
+use queries::{Mode, Query, Style};
 
 use crate::support;
 
@@ -23,20 +23,63 @@ fn secs(ms: i64) -> String {
     format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000))
 }
 
+/// RFC 3339 with milliseconds, UTC (days-from-civil inverse, proleptic Gregorian).
+fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
 /// Runs one query against the Prometheus-compatible API at `base`.
-async fn run_query(client: &reqwest::Client, base: &str, expr: &str, mode: Mode) -> Result<Answer, String> {
-    let url = match mode {
-        Mode::Instant { time_ms } => reqwest::Url::parse_with_params(
-            &format!("{base}/api/v1/query"),
-            &[("query", expr), ("time", &secs(time_ms))],
-        ),
-        Mode::Range { start_ms, end_ms, step_ms } => reqwest::Url::parse_with_params(
-            &format!("{base}/api/v1/query_range"),
-            &[("query", expr), ("start", &secs(start_ms)), ("end", &secs(end_ms)), ("step", &secs(step_ms))],
-        ),
-    }
-    .map_err(|e| format!("bad url: {e}"))?;
-    let r = client.get(url).send().await.map_err(|e| format!("request failed: {e}"))?;
+async fn run_query(
+    client: &reqwest::Client,
+    base: &str,
+    expr: &str,
+    mode: Mode,
+    style: Style,
+) -> Result<Answer, String> {
+    let time = |ms: i64| if style == Style::GetRfc3339 { rfc3339(ms) } else { secs(ms) };
+    let (path, params) = match mode {
+        Mode::Instant { time_ms } => ("query", vec![("query", expr.to_string()), ("time", time(time_ms))]),
+        Mode::Range { start_ms, end_ms, step_ms } => {
+            let step =
+                if style == Style::GetRfc3339 { format!("{}s", step_ms / 1000) } else { secs(step_ms) };
+            let p = vec![
+                ("query", expr.to_string()),
+                ("start", time(start_ms)),
+                ("end", time(end_ms)),
+                ("step", step),
+            ];
+            ("query_range", p)
+        }
+    };
+    let url = reqwest::Url::parse_with_params(&format!("{base}/api/v1/{path}"), &params)
+        .map_err(|e| format!("bad url: {e}"))?;
+    let request = match style {
+        Style::PostForm => {
+            let form = url.query().unwrap_or("").to_string();
+            let mut bare = url.clone();
+            bare.set_query(None);
+            client.post(bare).header("Content-Type", "application/x-www-form-urlencoded").body(form)
+        }
+        Style::GetUnix | Style::GetRfc3339 => client.get(url),
+    };
+    let r = request.send().await.map_err(|e| format!("request failed: {e}"))?;
     let status = r.status();
     let body = r.text().await.map_err(|e| format!("body: {e}"))?;
     let answer = parse_answer(&body).map_err(|e| format!("HTTP {status}: {e}"))?;
@@ -46,12 +89,25 @@ async fn run_query(client: &reqwest::Client, base: &str, expr: &str, mode: Mode)
     Ok(answer)
 }
 
+#[test]
+fn rfc3339_formatting() {
+    assert_eq!(rfc3339(data::END_MS), "2026-01-01T00:00:00.000Z");
+    assert_eq!(rfc3339(data::END_MS - 1), "2025-12-31T23:59:59.999Z");
+    assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    assert_eq!(rfc3339(-1_000), "1969-12-31T23:59:59.000Z");
+}
+
 fn describe(q: &Query) -> String {
     match q.mode {
-        Mode::Instant { time_ms } => format!("instant @{} {}", secs(time_ms), q.expr),
-        Mode::Range { start_ms, end_ms, step_ms } => {
-            format!("range [{}, {}] step {} {}", secs(start_ms), secs(end_ms), secs(step_ms), q.expr)
-        }
+        Mode::Instant { time_ms } => format!("instant @{} ({:?}) {}", secs(time_ms), q.style, q.expr),
+        Mode::Range { start_ms, end_ms, step_ms } => format!(
+            "range [{}, {}] step {} ({:?}) {}",
+            secs(start_ms),
+            secs(end_ms),
+            secs(step_ms),
+            q.style,
+            q.expr
+        ),
     }
 }
 
@@ -102,8 +158,8 @@ async fn diff_all(
             continue;
         }
         tally.compared += 1;
-        let mut want = run_query(client, reference, q.expr, q.mode).await;
-        let mut got = run_query(client, subject, &verdict.cairn_expr, q.mode).await;
+        let mut want = run_query(client, reference, q.expr, q.mode, q.style).await;
+        let mut got = run_query(client, subject, &verdict.cairn_expr, q.mode, q.style).await;
         if verdict.strip_name {
             for a in [&mut want, &mut got].into_iter().flatten() {
                 a.strip_name();

@@ -11,10 +11,23 @@ pub enum Mode {
     Range { start_ms: i64, end_ms: i64, step_ms: i64 },
 }
 
+/// How the parameters travel (both servers get the same): exercises the API's parameter
+/// parsing as well as the engine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Style {
+    /// GET, times as Unix seconds with milliseconds, step in seconds.
+    GetUnix,
+    /// GET, times as RFC 3339, step as a duration (`17s`).
+    GetRfc3339,
+    /// POST, form-encoded, Unix seconds.
+    PostForm,
+}
+
 #[derive(Debug, Clone)]
 pub struct Query {
     pub expr: &'static str,
     pub mode: Mode,
+    pub style: Style,
 }
 
 /// Instant evaluation times, used in rotation. All whole seconds (data timestamps never are).
@@ -377,13 +390,14 @@ pub const EXPRS: &[&str] = &[
 ];
 
 /// Every query: each expression as an instant query (times in rotation) and a range query
-/// (ranges in rotation).
+/// (ranges in rotation), request styles in rotation.
 pub fn all() -> Vec<Query> {
+    let styles = [Style::GetUnix, Style::GetRfc3339, Style::PostForm];
     let mut out = Vec::with_capacity(EXPRS.len() * 2);
     for (i, expr) in EXPRS.iter().enumerate() {
         let time_ms = INSTANT_TIMES_MS[i % INSTANT_TIMES_MS.len()];
-        out.push(Query { expr, mode: Mode::Instant { time_ms } });
-        out.push(Query { expr, mode: RANGES[i % RANGES.len()] });
+        out.push(Query { expr, mode: Mode::Instant { time_ms }, style: styles[i % 3] });
+        out.push(Query { expr, mode: RANGES[i % RANGES.len()], style: styles[(i + 1) % 3] });
     }
     out
 }
