@@ -387,6 +387,27 @@ pub const EXPRS: &[&str] = &[
     "timestamp(timestamp(queue_depth))",
     r#"sum_over_time(weird_gauge{kind="tiny"}[1h])"#,
     "count_over_time(http_requests_total[2h])",
+    // --- precedence, grouping corner cases, short windows
+    "-2 ^ 2",
+    "2 * 3 % 2",
+    "1 + 2 > bool 2 * 1",
+    "- queue_depth ^ 2",
+    "queue_depth > 40 or cpu_temp_celsius > 60 and node_info",
+    "sum without (__name__) ({__name__=~\"queue_depth|cpu_temp_celsius\"})",
+    r#"count_values by (job) ("job", queue_depth)"#,
+    "quantile(0 / 0, queue_depth)",
+    "topk(2.7, cpu_temp_celsius)",
+    "histogram_quantile(0.5, request_duration_seconds_bucket * 0)",
+    "sort_desc(-cpu_temp_celsius)",
+    "rate(http_requests_total[15s])",
+    "irate(http_requests_total[20s])",
+    "changes(cpu_temp_celsius[10m:1m])",
+    "predict_linear(avg by (job) (cpu_temp_celsius)[15m:1m], 300)",
+    "absent_over_time(nonexistent_metric[5m:1m])",
+    "last_over_time(cpu_temp_celsius[5m] @ 1767224000)",
+    "quantile_over_time(0.5, queue_depth[5m:1m])",
+    "absent(nonexistent_metric @ 1767224000)",
+    "node_info * on(job, instance) group_right(version) (cpu_temp_celsius > bool 40)",
 ];
 
 /// Every query: each expression as an instant query (times in rotation) and a range query
