@@ -32,23 +32,26 @@ pub struct Query {
 
 /// Instant evaluation times, used in rotation. All whole seconds (data timestamps never are).
 /// Offsets relative to a minute matter for subquery alignment: most are not on a minute, one is.
-pub const INSTANT_TIMES_MS: [i64; 6] = [
+pub const INSTANT_TIMES_MS: [i64; 7] = [
     END_MS - 127_000,             // near the end
     END_MS - 31 * 60_000 + 7_000, // the middle
     START_MS + 90_000,            // windows reach before the first sample
     END_MS + 200_000,             // after the last sample, inside the lookback
     END_MS - 600_000,             // on a minute: subquery windows may align (rule)
     END_MS + 290_000,             // the lookback barely reaches the last samples
+    START_MS + 2_000_000,         // inside a gap longer than the lookback
 ];
 
 /// Range evaluations, used in rotation.
-pub const RANGES: [Mode; 3] = [
+pub const RANGES: [Mode; 4] = [
     // The whole data set and beyond on both sides, off the minute grid.
     Mode::Range { start_ms: START_MS - 113_000, end_ms: END_MS + 367_000, step_ms: 60_000 },
     // The last 25 minutes at an odd step.
     Mode::Range { start_ms: END_MS - 1_500_000, end_ms: END_MS - 3_000, step_ms: 17_000 },
     // A short window at a fine step around the end of the data.
     Mode::Range { start_ms: END_MS - 400_000, end_ms: END_MS + 360_000, step_ms: 10_000 },
+    // A step longer than the lookback, starting an hour before the data.
+    Mode::Range { start_ms: START_MS - 3_600_000 + 11_000, end_ms: END_MS, step_ms: 420_000 },
 ];
 
 /// Every expression, each run once as an instant and once as a range query.
