@@ -411,6 +411,23 @@ pub const EXPRS: &[&str] = &[
     "quantile_over_time(0.5, queue_depth[5m:1m])",
     "absent(nonexistent_metric @ 1767224000)",
     "node_info * on(job, instance) group_right(version) (cpu_temp_celsius > bool 40)",
+    // --- NaN arguments and NaN samples
+    "holt_winters(cpu_temp_celsius[10m], 1, 0.5)",
+    "holt_winters(cpu_temp_celsius[10m], 0.5, 0)",
+    "quantile_over_time(-1, queue_depth[5m])",
+    "round(queue_depth, 0)",
+    "clamp_min(queue_depth, 0 / 0)",
+    "clamp_max(cpu_temp_celsius, 0 / 0)",
+    "clamp(queue_depth, 0 / 0, 10)",
+    r#"scalar(weird_gauge{kind="nan"})"#,
+    "weird_gauge > bool 0",
+    "delta(weird_gauge[5m])",
+    "deriv(weird_gauge[5m])",
+    "rate(weird_gauge[5m])",
+    "holt_winters(weird_gauge[5m], 0.5, 0.5)",
+    "queue_depth ^ (0 / 0)",
+    "idelta(weird_gauge[1m])",
+    "resets(weird_gauge[10m])",
 ];
 
 /// Every query: each expression as an instant query (times in rotation) and a range query
