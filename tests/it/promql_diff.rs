@@ -138,9 +138,9 @@ async fn diff_all(
     // CAIRN_DIFF_VERBOSE=1 prints the reference's answer class for every query.
     let verbose = std::env::var_os("CAIRN_DIFF_VERBOSE").is_some();
     for q in queries::all() {
-        let mut verdict = rules::judge(q.expr, q.mode, data, &timestamps);
+        let mut verdict = rules::judge(&q.expr, q.mode, data, &timestamps);
         if !apply_rules {
-            verdict.cairn_expr = q.expr.to_string();
+            verdict.cairn_expr = q.expr.clone();
             verdict.rewritten_by.clear();
             verdict.excluded_by.clear();
         }
@@ -158,7 +158,7 @@ async fn diff_all(
             continue;
         }
         tally.compared += 1;
-        let mut want = run_query(client, reference, q.expr, q.mode, q.style).await;
+        let mut want = run_query(client, reference, &q.expr, q.mode, q.style).await;
         let mut got = run_query(client, subject, &verdict.cairn_expr, q.mode, q.style).await;
         if verdict.strip_name {
             for a in [&mut want, &mut got].into_iter().flatten() {
@@ -211,9 +211,11 @@ async fn diff_all(
 
 fn report(tally: &Tally, total: usize) -> String {
     let mut s = format!(
-        "PromQL differential test: {total} queries ({} expressions × instant and range); {} compared \
-         ({} with data, {} both errors, {} both empty), {} excluded by rule, {} mismatches\n",
+        "PromQL differential test: {total} queries ({} hand-written + {} generated expressions × instant \
+         and range); {} compared ({} with data, {} both errors, {} both empty), {} excluded by rule, {} \
+         mismatches\n",
         queries::EXPRS.len(),
+        queries::generated().len(),
         tally.compared,
         tally.reference_has_data,
         tally.errors_both,

@@ -112,7 +112,9 @@ fn counters(rng: &mut Rng, out: &mut Vec<Series>) {
                     if resets.contains(&i) {
                         v = rng.range(0, 5) as f64;
                     } else if i > 0 {
-                        v += rng.range(0, max_inc) as f64;
+                        // Never flat: equal rates (0) across series would make which of them
+                        // topk/bottomk keep unspecified.
+                        v += rng.range(1, max_inc) as f64;
                     }
                     samples.push((ts(rng, i), v));
                 }

@@ -25,7 +25,7 @@ pub enum Style {
 
 #[derive(Debug, Clone)]
 pub struct Query {
-    pub expr: &'static str,
+    pub expr: String,
     pub mode: Mode,
     pub style: Style,
 }
@@ -430,14 +430,97 @@ pub const EXPRS: &[&str] = &[
     "resets(weird_gauge[10m])",
 ];
 
-/// Every query: each expression as an instant query (times in rotation) and a range query
-/// (ranges in rotation), request styles in rotation.
+/// Expressions generated as cross products, for breadth: every range function over every kind
+/// of series at several windows and offsets, every aggregation with both grouping forms, every
+/// binary operator in each operand shape.
+pub fn generated() -> Vec<String> {
+    let mut out = Vec::new();
+    let range_fns = [
+        "rate",
+        "irate",
+        "increase",
+        "delta",
+        "idelta",
+        "deriv",
+        "changes",
+        "resets",
+        "avg_over_time",
+        "min_over_time",
+        "max_over_time",
+        "sum_over_time",
+        "count_over_time",
+        "stddev_over_time",
+        "stdvar_over_time",
+        "last_over_time",
+        "present_over_time",
+    ];
+    let selectors = [r#"http_requests_total{code="500"}"#, "cpu_temp_celsius", "queue_depth"];
+    let windows = [("45s", ""), ("3m", " offset 2m"), ("11m", " offset -3m")];
+    for f in range_fns {
+        for sel in selectors {
+            for (w, off) in windows {
+                out.push(format!("{f}({sel}[{w}]{off})"));
+            }
+        }
+    }
+    let aggs = [
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "count",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk(2, ",
+        "bottomk(2, ",
+        "quantile(0.3, ",
+        r#"count_values("v", "#,
+    ];
+    let inputs = ["rate(http_requests_total[5m])", "cpu_temp_celsius"];
+    let groupings = ["by (job)", "without (instance)"];
+    for a in aggs {
+        for input in inputs {
+            for g in groupings {
+                let (name, param) = match a.split_once('(') {
+                    Some((n, p)) => (n, p),
+                    None => (a, ""),
+                };
+                out.push(format!("{name} {g} ({param}{input})"));
+            }
+        }
+    }
+    let ops = ["+", "-", "*", "/", "%", "^", "atan2", "==", "!=", ">", "<", ">=", "<="];
+    let shapes = [
+        ("queue_depth", "7"),
+        ("3", "cpu_temp_celsius"),
+        ("cpu_temp_celsius", "queue_depth"),
+        ("cpu_temp_celsius", "on(job) group_left temperature_limit"),
+    ];
+    for op in ops {
+        for (l, r) in shapes {
+            out.push(format!("{l} {op} {r}"));
+        }
+        if !matches!(op, "+" | "-" | "*" | "/" | "%" | "^" | "atan2") {
+            out.push(format!("cpu_temp_celsius {op} bool queue_depth"));
+        }
+    }
+    for op in ["and", "or", "unless"] {
+        out.push(format!("queue_depth {op} on(job) (temperature_limit > 50)"));
+        out.push(format!("cpu_temp_celsius {op} ignoring(version) node_info{{version=\"v1.2\"}}"));
+    }
+    out
+}
+
+/// Every query: each expression (hand-written, then generated) as an instant query (times in
+/// rotation) and a range query (ranges in rotation), request styles in rotation.
 pub fn all() -> Vec<Query> {
     let styles = [Style::GetUnix, Style::GetRfc3339, Style::PostForm];
-    let mut out = Vec::with_capacity(EXPRS.len() * 2);
-    for (i, expr) in EXPRS.iter().enumerate() {
+    let exprs: Vec<String> = EXPRS.iter().map(|e| e.to_string()).chain(generated()).collect();
+    let mut out = Vec::with_capacity(exprs.len() * 2);
+    for (i, expr) in exprs.into_iter().enumerate() {
         let time_ms = INSTANT_TIMES_MS[i % INSTANT_TIMES_MS.len()];
-        out.push(Query { expr, mode: Mode::Instant { time_ms }, style: styles[i % 3] });
+        out.push(Query { expr: expr.clone(), mode: Mode::Instant { time_ms }, style: styles[i % 3] });
         out.push(Query { expr, mode: RANGES[i % RANGES.len()], style: styles[(i + 1) % 3] });
     }
     out
