@@ -6,3 +6,4 @@ pub mod exposition;
 pub mod limits;
 pub mod relabel;
 pub mod remote;
+pub mod scrape;

@@ -2,7 +2,9 @@
 //! live in `util` (storage) and `support` (server processes, peers).
 
 mod browser;
+mod ingest_interop;
 mod promql_diff;
+mod remote_write_input;
 mod rules_promtool;
 mod storage_crash;
 mod storage_lock;

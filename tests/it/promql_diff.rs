@@ -237,7 +237,7 @@ async fn prepare() -> Option<(prom::Prometheus, Vec<data::Series>, Vec<u8>)> {
     data::check_invariants(&data);
     let body = wire::encode(&data);
     let prom = prom::Prometheus::start(&bin).await;
-    wire::send(&support::http_client(), &prom.base, body.clone()).await;
+    wire::send(&prom.base, body.clone()).await;
     Some((prom, data, body))
 }
 
@@ -247,7 +247,7 @@ async fn promql_answers_match_prometheus() {
     let cairn = support::CairnServer::start(&[]).await;
     let client = support::http_client();
     let cairn_base = format!("http://{}", cairn.addr);
-    wire::send(&client, &cairn_base, body).await;
+    wire::send(&cairn_base, body).await;
     let tally = diff_all(&client, &prom.base, &cairn_base, &data, true).await;
     let summary = report(&tally, queries::all().len());
     println!("{summary}");
@@ -263,7 +263,7 @@ async fn promql_diff_harness_agrees_with_itself() {
     let bin = support::peers::require("prometheus", "prometheus").expect("found above");
     let other = prom::Prometheus::start(&bin).await;
     let client = support::http_client();
-    wire::send(&client, &other.base, body).await;
+    wire::send(&other.base, body).await;
     // Rules off: 2.42 against 2.42 must agree everywhere (and cannot parse the 3.x rewrites).
     let tally = diff_all(&client, &prom.base, &other.base, &data, false).await;
     let summary = report(&tally, queries::all().len());
@@ -297,5 +297,5 @@ fn check_tally(tally: &Tally, summary: &str) {
 async fn promql_diff_load_data_into() {
     let Some(base) = std::env::var_os("CAIRN_DIFF_LOAD") else { return };
     let data = data::generate();
-    wire::send(&support::http_client(), &base.to_string_lossy(), wire::encode(&data)).await;
+    wire::send(&base.to_string_lossy(), wire::encode(&data)).await;
 }
