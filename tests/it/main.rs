@@ -3,6 +3,7 @@
 
 mod browser;
 mod ingest_interop;
+mod promql_diff;
 mod remote_write_input;
 mod rules_alertmanager;
 mod rules_eval;
