@@ -2,6 +2,7 @@
 //! queriers, head truncation with a WAL checkpoint, statistics and close. Owns the
 //! lifecycle and the commit barrier; the write path itself is `appender.rs` + `head/append.rs`.
 
+use super::block::{self, Block};
 use super::dir::{self, DirLock};
 use super::error::StorageError;
 use super::head::series::ChunkOpts;
@@ -34,6 +35,14 @@ pub(crate) struct Inner {
     pub closed: AtomicBool,
     lock: Mutex<Option<DirLock>>,
     pub replay: ReplayReport,
+    pub opts: Options,
+    /// Open blocks sorted by (min time, ULID); replaced as a whole under the write lock.
+    pub blocks: RwLock<Vec<Arc<Block>>>,
+    /// Block directories that failed to open (skipped), with the error text.
+    pub broken: Vec<(PathBuf, String)>,
+    /// Serialises head persistence, compaction, retention, deletion in blocks and close.
+    /// Lock order: compact_lock → barrier → shard → WAL.
+    pub compact_lock: Mutex<()>,
 }
 
 impl Drop for Inner {
@@ -63,6 +72,8 @@ impl Db {
             tracing::info!(dir = %dir.display(), recorded = meta.shards, requested = opts.shards,
                 "data directory keeps the shard count recorded at creation");
         }
+        let (blocks, broken) = block::open_all(&dir)?;
+        let broken = broken.into_iter().map(|(p, e)| (p, e.to_string())).collect();
         let wal_dir = dir.join(dir::WAL_DIR);
         std::fs::create_dir_all(&wal_dir).map_err(|e| StorageError::io(&wal_dir, e))?;
         let chunk_opts = ChunkOpts {
@@ -98,7 +109,8 @@ impl Db {
         }
         tracing::debug!(dir = %dir.display(), records = report.records, "WAL replayed");
         let wal = Wal::open(&wal_dir, report.last_segment, opts.fsync, opts.wal_segment_bytes)?;
-        Ok(Db {
+        let background = opts.background_compaction;
+        let db = Db {
             inner: Arc::new(Inner {
                 dir,
                 head,
@@ -107,8 +119,16 @@ impl Db {
                 closed: AtomicBool::new(false),
                 lock: Mutex::new(Some(lock)),
                 replay: report,
+                opts,
+                blocks: RwLock::new(blocks),
+                broken,
+                compact_lock: Mutex::new(()),
             }),
-        })
+        };
+        if background {
+            super::persist::spawn_background(&db);
+        }
+        Ok(db)
     }
 
     /// A new appender. Appenders are independent; many may commit concurrently (group commit).
@@ -170,8 +190,9 @@ impl Db {
     }
 
     /// Deletes the samples in `[mint, maxt]` of every series matching all `matchers`
-    /// (logged as tombstones, so the deletion survives a restart). Returns how many series
-    /// were affected.
+    /// (logged as tombstones, so the deletion survives a restart; in blocks, written to
+    /// their `tombstones` files and applied by the next compaction or `clean_tombstones`).
+    /// Returns how many series were affected (head and blocks counted separately).
     pub fn delete(
         &self,
         matchers: &[cairn_format::Matcher],
@@ -179,6 +200,10 @@ impl Db {
         maxt: i64,
     ) -> Result<usize, StorageError> {
         let inner = &*self.inner;
+        // Held throughout, so no block is being written from the head or merged meanwhile
+        // (its inputs would miss these tombstones).
+        let _c = inner.compact_lock.lock();
+        let in_blocks = self.delete_in_blocks(matchers, mint, maxt)?;
         let _b = inner.barrier.read();
         if inner.closed.load(Ordering::Acquire) {
             return Err(StorageError::Closed);
@@ -198,13 +223,14 @@ impl Db {
         }
         drop(_b);
         inner.wal.flush(end)?;
-        Ok(refs.len())
+        Ok(refs.len() + in_blocks)
     }
 
     /// Makes everything durable, stops background work and releases the directory lock.
     /// Later calls on this `Db` (or its clones and appenders) fail with `Closed`.
     pub fn close(&self) -> Result<(), StorageError> {
         let inner = &*self.inner;
+        let _c = inner.compact_lock.lock();
         let _b = inner.barrier.write();
         if inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());

@@ -10,7 +10,22 @@
 //! <data>/cairn.meta           layout version + shard count (fixed at creation)
 //! <data>/wal/NNNNNNNN         WAL segments (storage-format/src/wal.md)
 //! <data>/wal/checkpoint.N     head state as of segment N (written on truncate_head)
+//! <data>/<ULID>/              an immutable block (see `block/mod.rs`, `persist.rs`)
 //! ```
+//!
+//! # Blocks
+//!
+//! Data older than the head's newest 1.5 block ranges moves to immutable blocks: the oldest
+//! full range is written as a block (chunks re-encoded from the head, ≤ 120 samples each),
+//! then the head is truncated and the WAL checkpointed (`persist.rs`). Blocks are merged by
+//! a leveled compaction (windows of `block_range × 3^k`, up to 10% of retention or 31 days;
+//! overlapping blocks first), dropped whole by retention (age, size), and carry tombstones
+//! for deletions (applied by compaction or `clean_tombstones`). The querier reads the head
+//! and every block overlapping the range and merges per series (identical timestamps
+//! once). Chunks are read through `memmap2`; opening a block reads `meta.json`, the index
+//! header and table of contents, and the segment headers only. A block that fails to open
+//! is skipped and reported (`Db::broken_blocks`); a corrupt chunk or index section found by
+//! a query fails that query with an error naming the file and offset.
 //!
 //! # Shards
 //!
@@ -61,11 +76,13 @@
 //! not persisted, so after a restart samples older than it are accepted again.
 
 mod appender;
+pub mod block;
 mod db;
 pub mod dir;
 mod error;
 pub mod head;
 mod options;
+mod persist;
 mod querier;
 mod queryable;
 pub mod validate;
@@ -78,5 +95,6 @@ pub use head::SeriesRef;
 pub use head::read::{SampleIter, SeriesSnapshot};
 pub use head::stats::HeadStats;
 pub use options::{FsyncPolicy, Options};
+pub use persist::{BlockInfo, CompactReport};
 pub use querier::{Querier, SeriesSet};
 pub use wal::replay::ReplayReport;
