@@ -42,7 +42,7 @@ fn load(db: &Db) {
     let mut t = T0;
     let mut ooo: Vec<(Labels, i64, f64)> = Vec::new();
     while t < END {
-        for i in 0..12 {
+        for (i, counter) in counters.iter_mut().enumerate() {
             // Gaps: each series skips about 1 in 12 steps, some of them refilled out of order.
             if rng.chance(0.08) {
                 if rng.chance(0.5) {
@@ -50,11 +50,11 @@ fn load(db: &Db) {
                 }
                 continue;
             }
-            counters[i] += rng.below(100) as f64;
+            *counter += rng.below(100) as f64;
             if rng.chance(0.02) {
-                counters[i] = rng.below(5) as f64; // counter reset
+                *counter = rng.below(5) as f64; // counter reset
             }
-            app.append(&series("counter", i), t + i as i64, counters[i]).unwrap();
+            app.append(&series("counter", i), t + i as i64, *counter).unwrap();
             let g = if rng.chance(0.03) { stale_nan() } else { (rng.below(1000) as f64) / 7.0 };
             app.append(&series("gauge", i), t, g).unwrap();
         }
