@@ -1,6 +1,7 @@
 //! The single integration-test binary. One module per risk; helpers that several modules use
 //! live in `util` (storage) and `support` (server processes, peers).
 
+mod blocks_corrupt;
 mod blocks_crash;
 mod blocks_paths;
 mod browser;
