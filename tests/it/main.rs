@@ -3,6 +3,7 @@
 
 mod blocks_corrupt;
 mod blocks_crash;
+mod blocks_import;
 mod blocks_paths;
 mod browser;
 mod ingest_interop;

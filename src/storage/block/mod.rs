@@ -217,7 +217,7 @@ impl Block {
         self.size_bytes
     }
 
-    pub(crate) fn index(&self) -> &IndexReader<'_> {
+    pub fn index(&self) -> &IndexReader<'_> {
         self.index.reader()
     }
 
