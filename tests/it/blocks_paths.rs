@@ -212,3 +212,23 @@ fn deletion_and_retention() {
     let oldest_left = select_all(&q, &[]).iter().flat_map(|(_, s)| s.first().map(|x| x.0)).min().unwrap();
     assert!(oldest_left >= left[0].min_time, "data older than the kept block is still visible");
 }
+
+/// The background thread writes blocks by itself, while appends go on.
+#[test]
+fn background_thread_persists_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), Options { background_compaction: true, ..opts() }).unwrap();
+    load(&db);
+    let want = answers(&db);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while db.blocks().len() < 4 && std::time::Instant::now() < deadline {
+        // Appends continue meanwhile (newer than everything loaded).
+        let mut app = db.appender();
+        app.append(&series("other", 0), END + 1000, 1.0).unwrap();
+        app.commit().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(db.blocks().len() >= 4, "background persistence did not run: {:?}", db.blocks());
+    // The extra series lies after every queried range and matches no query expression.
+    assert_same("after background persistence", &want, &answers(&db));
+}
