@@ -108,6 +108,11 @@ impl Db {
             tracing::warn!(dir = %wal_dir.display(), entries = unknown, "WAL entries referenced unknown series and were skipped");
         }
         tracing::debug!(dir = %dir.display(), records = report.records, "WAL replayed");
+        // As Prometheus: samples older than the newest block's end are refused ("out of
+        // bounds"); head persistence raised this bound before writing that block.
+        if let Some(t) = blocks.iter().map(|b| b.max_time()).max() {
+            head.min_valid_t.fetch_max(t, std::sync::atomic::Ordering::Relaxed);
+        }
         let wal = Wal::open(&wal_dir, report.last_segment, opts.fsync, opts.wal_segment_bytes)?;
         let background = opts.background_compaction;
         let db = Db {

@@ -72,8 +72,9 @@
 //! reopen, and the WAL is poisoned (no more writes). Replay re-applies logged samples
 //! without window checks (they were accepted once), so it is deterministic.
 //! `truncate_head` holds the commit barrier exclusively while it drops old data, cuts the WAL
-//! segment and writes the checkpoint. Known gap: the minimum valid time set by truncation is
-//! not persisted, so after a restart samples older than it are accepted again.
+//! segment and writes the checkpoint. At open, the minimum valid time is restored as the
+//! newest block's end (as Prometheus); without blocks, a minimum set by `truncate_head` alone
+//! is not persisted.
 
 mod appender;
 pub mod block;

@@ -161,6 +161,13 @@ fn every_path_agrees() {
     drop(db);
     let db = Db::open(dir.path(), opts()).unwrap();
     assert_same("after restart with blocks", &head, &answers(&db));
+    // Data already in blocks cannot be appended to the head again after a restart.
+    let newest = db.blocks().iter().map(|b| b.max_time).max().unwrap();
+    let mut app = db.appender();
+    let e = app.append(&series("gauge", 0), newest - 1, 1.0).unwrap_err();
+    assert!(matches!(e, cairn::storage::AppendError::OutOfBounds { .. }), "{e}");
+    app.append(&series("gauge", 0), newest + STEP * 1000, 1.0).unwrap();
+    app.commit().unwrap();
 }
 
 /// Deletion: visible at once in blocks and head, survives restart, applied by
