@@ -134,3 +134,30 @@ fn cli_import_then_inspect_json() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("top metrics by series") && text.contains("code=500"), "{text}");
 }
+
+/// Importing the same file twice makes overlapping blocks: queries see every sample once,
+/// and compaction merges the overlapping blocks into one per window.
+#[test]
+fn overlapping_blocks_deduplicate_and_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (text, want) = openmetrics();
+    let file = tmp.path().join("in.om");
+    std::fs::write(&file, &text).unwrap();
+    let data = tmp.path().join("data");
+    let once = import_file(&file, &data, false).unwrap().blocks.len();
+    import_file(&file, &data, false).unwrap();
+    let o = Options { background_compaction: false, ..Options::default() };
+    let db = Db::open(&data, o).unwrap();
+    assert_eq!(db.blocks().len(), 2 * once);
+    let all = || select_all(&db.querier(T0 - H, T0 + 6 * H).unwrap(), &[]);
+    let before = all();
+    assert_eq!(before.iter().map(|(_, s)| s.len()).sum::<usize>(), want.len());
+    let r = db.compact().unwrap();
+    assert!(r.merges >= once, "{r:?}");
+    let blocks = db.blocks();
+    for w in blocks.windows(2) {
+        assert!(w[0].max_time <= w[1].min_time, "blocks still overlap: {blocks:?}");
+    }
+    assert_eq!(blocks.iter().map(|b| b.num_samples).sum::<u64>(), want.len() as u64);
+    assert_eq!(all(), before);
+}

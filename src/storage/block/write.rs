@@ -7,7 +7,7 @@
 use super::{CHUNKS_DIR, INDEX_FILE, META_FILE, TMP_CREATION, new_ulid, publish_block_dir, segment_name};
 use crate::storage::dir::sync_dir;
 use crate::storage::error::StorageError;
-use cairn_format::block::chunks::{ChunkSegmentWriter, ENCODING_XOR, SEGMENT_BYTES_DEFAULT};
+use cairn_format::block::chunks::{ChunkSegmentWriter, ENCODING_XOR};
 use cairn_format::block::index::{ChunkMeta, IndexWriter};
 use cairn_format::block::meta::{BlockCompaction, BlockDesc, BlockMeta, BlockStats, META_VERSION, Ulid};
 use cairn_format::{Labels, Sample, XorEncoder};
@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 
 /// Samples per chunk in a block (Prometheus's target).
 pub const CHUNK_SAMPLES: usize = 120;
+/// Segment size limit when writing. Smaller than Prometheus's 512 MiB because the segment
+/// being filled is held in memory until it is full (bounds a block write's memory).
+pub const SEGMENT_BYTES: usize = 64 << 20;
 
 /// Builds one block in `<parent>/<ulid>.tmp-for-creation`. Dropping it without
 /// [`finish`](Self::finish) removes the temporary directory.
@@ -60,7 +63,7 @@ impl BlockBuilder {
             ulid,
             mint,
             maxt,
-            chunks: ChunkSegmentWriter::new(SEGMENT_BYTES_DEFAULT),
+            chunks: ChunkSegmentWriter::new(SEGMENT_BYTES),
             series: Vec::new(),
             symbols: BTreeSet::new(),
             stats: BlockStats::default(),
@@ -141,7 +144,7 @@ impl BlockBuilder {
             return Ok(None);
         }
         let chunks_dir = self.tmp.join(CHUNKS_DIR);
-        let writer = std::mem::replace(&mut self.chunks, ChunkSegmentWriter::new(SEGMENT_BYTES_DEFAULT));
+        let writer = std::mem::replace(&mut self.chunks, ChunkSegmentWriter::new(SEGMENT_BYTES));
         for (i, seg) in writer.finish() {
             write_synced(&chunks_dir.join(segment_name(i)), &seg)?;
         }
