@@ -8,8 +8,10 @@ use super::Block;
 use super::write::BlockBuilder;
 use crate::storage::error::StorageError;
 use cairn_format::Sample;
+use cairn_format::block::chunks::ChunkSegmentReader;
 use cairn_format::block::index::{SeriesEntry, SeriesId};
 use cairn_format::block::meta::{BlockDesc, BlockMeta, Ulid};
+use cairn_format::block::tombstones::Tombstones;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -76,6 +78,8 @@ pub fn merge_samples(mut v: Vec<Sample>) -> Vec<Sample> {
 
 struct Cursor<'a> {
     block: &'a Block,
+    chunks: ChunkSegmentReader<'a>,
+    tombstones: Arc<Tombstones>,
     next: u32,
     cur: Option<(SeriesId, SeriesEntry)>,
 }
@@ -111,7 +115,16 @@ pub fn merge_blocks(
         .map(|b| BlockDesc { ulid: b.ulid(), min_time: b.min_time(), max_time: b.max_time() })
         .collect();
     let mut builder = BlockBuilder::new(parent, mint, maxt)?;
-    let mut cursors: Vec<Cursor> = inputs.iter().map(|b| Cursor { block: b, next: 0, cur: None }).collect();
+    let mut cursors: Vec<Cursor> = Vec::with_capacity(inputs.len());
+    for b in inputs {
+        cursors.push(Cursor {
+            block: b,
+            chunks: b.chunk_reader()?,
+            tombstones: b.tombstones(),
+            next: 0,
+            cur: None,
+        });
+    }
     for c in &mut cursors {
         c.advance()?;
     }
@@ -123,7 +136,7 @@ pub fn merge_blocks(
             if let Some((id, e)) = &c.cur
                 && e.labels == min
             {
-                samples.extend(c.block.samples_of(*id, e, mint, maxt - 1, true)?);
+                samples.extend(c.block.samples_of(&c.chunks, &c.tombstones, *id, e, mint, maxt - 1)?);
                 c.advance()?;
             }
         }

@@ -353,3 +353,50 @@ pub fn open_all(data: &Path) -> Result<OpenedBlocks, StorageError> {
     sync_dir(data)?;
     Ok((keep, broken))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::write::BlockBuilder;
+    use super::*;
+    use cairn_format::{Labels, Matcher, Sample};
+
+    /// The index reader borrows the mapping inside the same struct (the `unsafe` in
+    /// `MappedIndex::open`): moving the block around and unlinking its files must keep
+    /// every read valid.
+    #[test]
+    fn block_survives_moves_and_unlink() {
+        let d = tempfile::tempdir().unwrap();
+        let mut b = BlockBuilder::new(d.path(), 0, 1000).unwrap();
+        for i in 0..50 {
+            let l = Labels::from_pairs([("__name__", "m".to_string()), ("i", format!("{i:02}"))]);
+            let s: Vec<Sample> = (0..300).map(|t| Sample::new(t * 3, (t * i) as f64)).collect();
+            b.add_series(&l, &s).unwrap();
+        }
+        let (dir, meta) = b.finish(1, Vec::new(), Vec::new()).unwrap().unwrap();
+        assert_eq!(meta.stats.num_samples, 50 * 300);
+        let block = Block::open(&dir).unwrap();
+        let moved = vec![Box::new(block)];
+        let arc: Arc<Block> = Arc::from(moved.into_iter().next().unwrap());
+        remove_block_dir(&dir).unwrap();
+        assert!(!dir.exists());
+        let got = arc.select(0, 999, &[Matcher::equal("i", "07")]).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].1.len(), 300);
+        assert_eq!(got[0].1[299], Sample::new(897, (299 * 7) as f64));
+        arc.verify().unwrap();
+        let vals = arc.label_values(0, 999, "i", &[]).unwrap();
+        assert_eq!(vals.len(), 50);
+    }
+
+    #[test]
+    fn builder_rejects_out_of_range_and_unsorted_input_and_cleans_up() {
+        let d = tempfile::tempdir().unwrap();
+        let mut b = BlockBuilder::new(d.path(), 0, 1000).unwrap();
+        let l = Labels::from_pairs([("a", "2")]);
+        assert!(b.add_series(&l, &[Sample::new(1000, 1.0)]).is_err());
+        b.add_series(&l, &[Sample::new(1, 1.0)]).unwrap();
+        assert!(b.add_series(&Labels::from_pairs([("a", "1")]), &[Sample::new(1, 1.0)]).is_err());
+        drop(b);
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0, "temp dir left behind");
+    }
+}

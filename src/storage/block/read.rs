@@ -4,8 +4,9 @@
 
 use super::{Block, INDEX_FILE, chunk_err, index_err};
 use crate::storage::error::StorageError;
+use cairn_format::block::chunks::ChunkSegmentReader;
 use cairn_format::block::index::{SeriesEntry, SeriesId};
-use cairn_format::block::tombstones::Interval;
+use cairn_format::block::tombstones::{Interval, Tombstones};
 use cairn_format::{Labels, Matcher, Sample, XorIter, matches_all};
 use std::collections::BTreeSet;
 
@@ -55,15 +56,14 @@ impl Block {
     /// Samples of entry `id` in `[mint, maxt]`, tombstones applied when `apply_tombstones`.
     pub(crate) fn samples_of(
         &self,
+        cr: &ChunkSegmentReader<'_>,
+        ts: &Tombstones,
         id: SeriesId,
         e: &SeriesEntry,
         mint: i64,
         maxt: i64,
-        apply_tombstones: bool,
     ) -> Result<Vec<Sample>, StorageError> {
-        let cr = self.chunk_reader()?;
-        let ts = self.tombstones();
-        let deleted: &[Interval] = if apply_tombstones { ts.get(u64::from(id.0)) } else { &[] };
+        let deleted: &[Interval] = ts.get(u64::from(id.0));
         let mut out = Vec::new();
         for c in &e.chunks {
             if c.maxt < mint || c.mint > maxt {
@@ -110,9 +110,10 @@ impl Block {
         if mint > maxt || maxt < self.min_time() || mint >= self.max_time() {
             return Ok(out);
         }
+        let (cr, ts) = (self.chunk_reader()?, self.tombstones());
         for id in self.matching_ids(matchers)? {
             let e = self.series_entry(id)?;
-            let samples = self.samples_of(id, &e, mint, maxt, true)?;
+            let samples = self.samples_of(&cr, &ts, id, &e, mint, maxt)?;
             if !samples.is_empty() {
                 out.push((e.labels, samples));
             }
