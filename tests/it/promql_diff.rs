@@ -134,7 +134,7 @@ async fn diff_all(
 ) -> Tally {
     let timestamps: HashSet<i64> = data::all_timestamps(data);
     let mut tally = Tally::default();
-    // CAIRN_DIFF_VERBOSE=1 prints the reference's answer class for every query.
+    // CAIRN_DIFF_VERBOSE=1 prints the reference's answer class for every query, and exclusions.
     let verbose = std::env::var_os("CAIRN_DIFF_VERBOSE").is_some();
     for q in queries::all() {
         let mut verdict = rules::judge(&q.expr, q.mode, data, &timestamps);
@@ -150,6 +150,9 @@ async fn diff_all(
             *tally.rewritten.entry(r).or_default() += 1;
         }
         if !verdict.excluded_by.is_empty() {
+            if verbose {
+                eprintln!("excluded by {:?}: {}", verdict.excluded_by, describe(&q));
+            }
             tally.excluded_queries += 1;
             for r in &verdict.excluded_by {
                 *tally.excluded.entry(r).or_default() += 1;

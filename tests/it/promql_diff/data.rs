@@ -1,5 +1,5 @@
 //! Deterministic test data for the PromQL differential test: a seeded generator of counters
-//! (some with resets), gauges (negative values, gaps, a stale end, a NaN run), classic
+//! (some with resets), gauges (negative values, gaps, a stale end, a NaN run, label churn), classic
 //! histograms and join helpers, about one hour at 15 s spacing with small jitter, ending at a
 //! fixed instant. Owns the data and the invariants the rules rely on; does not encode or send it
 //! (see `wire.rs`).
