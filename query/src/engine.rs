@@ -138,7 +138,12 @@ impl Engine {
                 .name("cairn-query".into())
                 .stack_size(EVAL_STACK_BYTES)
                 .spawn_scoped(scope, || {
-                    let expr = parse(text)?;
+                    let ctx = crate::durexpr::DurationContext {
+                        step_s: if is_range { steps.step as f64 / 1000.0 } else { 0.0 },
+                        range_s: (steps.end - steps.start) as f64 / 1000.0,
+                    };
+                    let rewritten = crate::durexpr::rewrite(text, ctx).map_err(QueryError::Parse)?;
+                    let expr = parse(rewritten.as_deref().unwrap_or(text))?;
                     let mut ev =
                         Evaluator::new(q, text, &steps, lookback, &self.opts, deadline, opts.cancel.clone());
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

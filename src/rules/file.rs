@@ -64,7 +64,8 @@ impl<'de> Deserialize<'de> for Scalar {
                 Ok(Scalar(String::new()))
             }
         }
-        d.deserialize_any(V)
+        // As a string: YAML-1.1 plain scalars like `y`, `off`, `no` stay text (as go-yaml v3).
+        d.deserialize_string(V)
     }
 }
 
@@ -493,5 +494,25 @@ groups:
             assert!(parse_expr(e).is_err(), "{e}");
         }
         assert!(parse_expr(&"-".repeat(100_000)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod scalar_tests {
+    use super::*;
+
+    #[test]
+    fn plain_scalars_stay_text() {
+        let f = parse_rule_str(
+            "s.yml",
+            "groups:\n  - name: off\n    rules:\n      - record: y\n        expr: 1\n        labels:\n          a: no\n          b: 2.50\n",
+        )
+        .unwrap();
+        let g = &f.groups[0];
+        assert_eq!(g.name, "off");
+        assert_eq!(g.rules[0].name(), "y");
+        assert_eq!(g.rules[0].expr, "1");
+        assert_eq!(g.rules[0].labels["a"], "no");
+        assert_eq!(g.rules[0].labels["b"], "2.50");
     }
 }
