@@ -5,6 +5,7 @@
 //! maps range functions onto them, [`labels`] and [`histogram`] hold the label-aware parts.
 
 pub(crate) mod histogram;
+pub(crate) mod info;
 pub mod kernels;
 pub(crate) mod labels;
 pub(crate) mod math;
@@ -235,6 +236,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
             Ok(Val::Vector(merge_series(map_values(v, true, |_, x| Some(date_fn(name, x))))?))
         }
         "histogram_quantile" => histogram::histogram_quantile(ev, &args, s),
+        "info" => info::info(ev, &args, s),
         "histogram_fraction" => histogram::histogram_fraction(ev, &args, s),
         "histogram_count"
         | "histogram_sum"
