@@ -12,6 +12,9 @@ use super::{Evaluator, MatrixVal, RangeSeries, SSeries, Steps, Val};
 use crate::error::QueryError;
 use crate::storage::{SelectHints, Series};
 
+/// A selected series plus the timestamp (ms) of the sample chosen at each step.
+pub(crate) type TimedSeries = (SSeries, Vec<Option<f64>>);
+
 pub(crate) fn dur_ms(d: &Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
@@ -163,7 +166,7 @@ impl Evaluator<'_> {
         vs: &VectorSelector,
         matchers: &[Matcher],
         s: &Steps,
-    ) -> Result<Vec<(SSeries, Vec<Option<f64>>)>, QueryError> {
+    ) -> Result<Vec<TimedSeries>, QueryError> {
         let ends: Vec<i64> = (0..s.n).map(|i| self.effective_time(&vs.at, &vs.offset, s.ts(i))).collect();
         let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
             return Ok(Vec::new());

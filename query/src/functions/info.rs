@@ -7,7 +7,7 @@ use cairn_format::{Labels, METRIC_NAME, MatchOp, Matcher};
 use promql_parser::parser::{Expr, VectorSelector};
 
 use crate::error::QueryError;
-use crate::eval::selector::to_matchers;
+use crate::eval::selector::{TimedSeries, to_matchers};
 use crate::eval::{Evaluator, SSeries, Steps, Val, merge_series};
 
 /// Labels that tie a series to its info series.
@@ -56,7 +56,7 @@ pub(crate) fn info(ev: &mut Evaluator<'_>, args: &[&Expr], s: &Steps) -> Result<
             out.push(b);
             continue;
         }
-        let candidates: Vec<&(SSeries, Vec<Option<f64>>)> = infos
+        let candidates: Vec<&TimedSeries> = infos
             .iter()
             .filter(|(i, _)| IDENTIFYING.iter().all(|l| i.labels.get(l) == b.labels.get(l)))
             .filter(|(i, _)| data_ms.iter().all(|m| m.matches_labels(&i.labels)))
