@@ -12,6 +12,9 @@ use super::{Evaluator, MatrixVal, RangeSeries, SSeries, Steps, Val};
 use crate::error::QueryError;
 use crate::storage::{SelectHints, Series};
 
+/// A selected series plus the timestamp (ms) of the sample chosen at each step.
+pub(crate) type TimedSeries = (SSeries, Vec<Option<f64>>);
+
 pub(crate) fn dur_ms(d: &Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
@@ -80,11 +83,21 @@ impl Evaluator<'_> {
         hints: &SelectHints,
     ) -> Result<Vec<Series>, QueryError> {
         let groups = to_matchers(vs)?;
+        self.select_groups(&groups, mint, maxt, hints)
+    }
+
+    fn select_groups(
+        &mut self,
+        groups: &[Vec<Matcher>],
+        mint: i64,
+        maxt: i64,
+        hints: &SelectHints,
+    ) -> Result<Vec<Series>, QueryError> {
         let querier = self.q.querier(mint, maxt)?;
         let mut out: Vec<Series> = Vec::new();
         let multi = groups.len() > 1;
         let mut seen = std::collections::HashSet::new();
-        for g in &groups {
+        for g in groups {
             for s in querier.select(g, hints)? {
                 if multi && !seen.insert(s.labels.clone()) {
                     continue;
@@ -142,6 +155,40 @@ impl Evaluator<'_> {
                 self.add_samples(vals.iter().filter(|v| v.is_some()).count())?;
                 out.push(SSeries { labels: ser.labels, vals, drop_name: false });
             }
+        }
+        Ok(out)
+    }
+
+    /// Instant selection with explicit matchers and `vs`'s `@`/`offset`: per series the
+    /// values and the sample timestamps (ms, as f64) at every step. Used by `info()`.
+    pub(crate) fn select_with_matchers(
+        &mut self,
+        vs: &VectorSelector,
+        matchers: &[Matcher],
+        s: &Steps,
+    ) -> Result<Vec<TimedSeries>, QueryError> {
+        let ends: Vec<i64> = (0..s.n).map(|i| self.effective_time(&vs.at, &vs.offset, s.ts(i))).collect();
+        let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        let hints = SelectHints { start: lo, end: hi, step: s.step, range: 0, func: None };
+        let series = self.select_groups(&[matchers.to_vec()], lo - self.lookback + 1, hi, &hints)?;
+        let mut out = Vec::with_capacity(series.len());
+        for ser in series {
+            let mut vals = vec![None; s.n];
+            let mut ts = vec![None; s.n];
+            for (i, &end) in ends.iter().enumerate() {
+                let j = ser.samples.partition_point(|p| p.t <= end);
+                if j == 0 {
+                    continue;
+                }
+                let p = ser.samples[j - 1];
+                if p.t > end - self.lookback && !is_stale_nan(p.v) {
+                    vals[i] = Some(p.v);
+                    ts[i] = Some(p.t as f64);
+                }
+            }
+            out.push((SSeries { labels: ser.labels, vals, drop_name: false }, ts));
         }
         Ok(out)
     }

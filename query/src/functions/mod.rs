@@ -5,6 +5,7 @@
 //! maps range functions onto them, [`labels`] and [`histogram`] hold the label-aware parts.
 
 pub(crate) mod histogram;
+pub(crate) mod info;
 pub mod kernels;
 pub(crate) mod labels;
 pub(crate) mod math;
@@ -92,8 +93,8 @@ fn map_values(
 pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, QueryError> {
     let name = c.func.name;
     let args: Vec<&Expr> = c.args.args.iter().map(|b| b.as_ref()).collect();
-    if range::is_range_fn(name) {
-        return range_call(ev, name, &args, s);
+    if let Some(f) = range::resolve(name) {
+        return range_call(ev, name, f, &args, s);
     }
     if let Some(f) = simple_fn(name) {
         let v = ev.eval_vector(args[0], s)?;
@@ -235,6 +236,7 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
             Ok(Val::Vector(merge_series(map_values(v, true, |_, x| Some(date_fn(name, x))))?))
         }
         "histogram_quantile" => histogram::histogram_quantile(ev, &args, s),
+        "info" => info::info(ev, &args, s),
         "histogram_fraction" => histogram::histogram_fraction(ev, &args, s),
         "histogram_count"
         | "histogram_sum"
@@ -288,7 +290,13 @@ fn eval_range_arg(
     }
 }
 
-fn range_call(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr], s: &Steps) -> Result<Val, QueryError> {
+fn range_call(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    func: range::RangeFn,
+    args: &[&Expr],
+    s: &Steps,
+) -> Result<Val, QueryError> {
     // Scalar parameters come before the range argument for quantile_over_time, after it otherwise.
     let (matrix_arg, param_args): (&Expr, Vec<&Expr>) =
         if name == "quantile_over_time" { (args[1], vec![args[0]]) } else { (args[0], args[1..].to_vec()) };
@@ -331,7 +339,7 @@ fn range_call(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr], s: &Steps) -> 
                 ts: s.ts(i),
                 params: &pbuf,
             };
-            match range::apply(name, &win, &mut scratch) {
+            match range::apply(func, &win, &mut scratch) {
                 Ok(v) => vals[i] = v,
                 Err(e) => failure = Some(e),
             }
