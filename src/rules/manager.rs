@@ -148,28 +148,44 @@ impl RuleManager {
         self.shared.notifier.as_ref()
     }
 
-    /// Expands `rule_files` globs (`*`, `?` in the last path element) relative to `base`.
+    /// Expands `rule_files` globs (`*`, `?` in any path element, as Go's `filepath.Glob`)
+    /// relative to `base`, sorted per pattern. A pattern without wildcards is kept as is
+    /// (so a missing file is reported by `load`).
     pub fn expand_globs(base: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, String> {
         let mut out = Vec::new();
         for p in patterns {
             let full = if Path::new(p).is_absolute() { PathBuf::from(p) } else { base.join(p) };
-            let name = full.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if !name.contains(['*', '?', '[']) {
+            if !full.to_string_lossy().contains(['*', '?']) {
                 out.push(full);
                 continue;
             }
-            let dir = full.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-            let re = glob_regex(&name)?;
-            let mut matched: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-                Ok(rd) => rd
-                    .filter_map(|e| e.ok())
-                    .filter(|e| re.is_match(&e.file_name().to_string_lossy()))
-                    .map(|e| e.path())
-                    .collect(),
-                Err(_) => Vec::new(),
-            };
-            matched.sort();
-            out.extend(matched);
+            let mut current = vec![PathBuf::new()];
+            for comp in full.components() {
+                let part = comp.as_os_str().to_string_lossy().into_owned();
+                if !part.contains(['*', '?']) {
+                    for c in &mut current {
+                        c.push(comp.as_os_str());
+                    }
+                    continue;
+                }
+                let re = glob_regex(&part)?;
+                let mut next = Vec::new();
+                for dir in &current {
+                    let Ok(rd) =
+                        std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
+                    else {
+                        continue;
+                    };
+                    for e in rd.filter_map(|e| e.ok()) {
+                        if re.is_match(&e.file_name().to_string_lossy()) {
+                            next.push(dir.join(e.file_name()));
+                        }
+                    }
+                }
+                current = next;
+            }
+            current.sort();
+            out.extend(current.into_iter().filter(|p| p.is_file()));
         }
         Ok(out)
     }
@@ -376,6 +392,31 @@ fn run_group(shared: Arc<Shared>, g: Arc<Group>, stop: Arc<StopSignal>, mut shou
             should_restore = false;
         }
         next += interval;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_expand_in_any_element() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["a/x.yml", "a/y.yaml", "b/z.yml", "c.yml"] {
+            let p = d.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        let got = RuleManager::expand_globs(
+            d.path(),
+            &["*/*.yml".into(), "c.y?l".into(), "none/*.yml".into(), "plain.yml".into()],
+        )
+        .unwrap();
+        let rel: Vec<String> = got
+            .iter()
+            .map(|p| p.strip_prefix(d.path()).unwrap_or(p).to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(rel, ["a/x.yml", "b/z.yml", "c.yml", "plain.yml"]);
     }
 }
 
