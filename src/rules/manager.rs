@@ -395,6 +395,19 @@ fn run_group(shared: Arc<Shared>, g: Arc<Group>, stop: Arc<StopSignal>, mut shou
     }
 }
 
+fn glob_regex(pattern: &str) -> Result<regex::Regex, String> {
+    let mut re = String::from("^");
+    for c in pattern.chars() {
+        match c {
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,17 +431,4 @@ mod tests {
             .collect();
         assert_eq!(rel, ["a/x.yml", "b/z.yml", "c.yml", "plain.yml"]);
     }
-}
-
-fn glob_regex(pattern: &str) -> Result<regex::Regex, String> {
-    let mut re = String::from("^");
-    for c in pattern.chars() {
-        match c {
-            '*' => re.push_str("[^/]*"),
-            '?' => re.push_str("[^/]"),
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    re.push('$');
-    regex::Regex::new(&re).map_err(|e| e.to_string())
 }
