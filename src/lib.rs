@@ -27,7 +27,11 @@
 
 pub mod api;
 pub mod cli;
+pub mod config;
+pub mod ingest;
 pub mod rules;
+pub mod scrape;
 pub mod selfmetrics;
 pub mod server;
 pub mod storage;
+pub mod web;

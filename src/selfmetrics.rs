@@ -54,7 +54,7 @@ type Collector = Box<dyn Fn() -> Vec<(String, Vec<(String, String)>, f64)> + Sen
 #[derive(Clone, Default)]
 pub struct Registry {
     families: Arc<RwLock<Vec<Family>>>,
-    collectors: Arc<RwLock<Vec<(String, String, Collector)>>>,
+    collectors: Arc<RwLock<Vec<Collector>>>,
 }
 
 impl Registry {
@@ -96,14 +96,12 @@ impl Registry {
         self.metric(name, help, Kind::Gauge, &[])
     }
 
-    /// Registers a gauge family whose samples are computed at scrape time.
+    /// Registers samples computed at scrape time (name, labels, value); rendered untyped.
     pub fn collector(
         &self,
-        name: &str,
-        help: &str,
         f: impl Fn() -> Vec<(String, Vec<(String, String)>, f64)> + Send + Sync + 'static,
     ) {
-        self.collectors.write().push((name.to_string(), help.to_string(), Box::new(f)));
+        self.collectors.write().push(Box::new(f));
     }
 
     /// Renders everything in the Prometheus text format 0.0.4.
@@ -120,9 +118,7 @@ impl Registry {
                 write_sample(&mut out, &f.name, labels, m.get());
             }
         }
-        for (name, help, f) in self.collectors.read().iter() {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} gauge");
+        for f in self.collectors.read().iter() {
             for (n, labels, v) in f() {
                 write_sample(&mut out, &n, &labels, v);
             }
@@ -160,7 +156,7 @@ mod tests {
         c.inc();
         c.add(2.0);
         r.metric("cairn_x_total", "Things.", Kind::Counter, &[("reason", "a\"b")]).inc();
-        r.collector("cairn_g", "A gauge.", || vec![("cairn_g".into(), vec![], 7.0)]);
+        r.collector(|| vec![("cairn_g".into(), vec![], 7.0)]);
         let s = r.render();
         assert!(s.contains("# TYPE cairn_x_total counter\n"), "{s}");
         assert!(s.contains("cairn_x_total{reason=\"a\\\"b\"} 4\n"), "{s}");

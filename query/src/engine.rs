@@ -53,6 +53,8 @@ pub struct QueryOptions {
     pub lookback_delta_ms: Option<i64>,
     /// Set to `true` (by anyone) to abandon the query; checked periodically.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Shortens [`EngineOptions::timeout`] for this query (never lengthens it).
+    pub timeout: Option<Duration>,
 }
 
 /// The PromQL engine. Cheap to share; holds only settings.
@@ -130,13 +132,18 @@ impl Engine {
             )));
         }
         let lookback = opts.lookback_delta_ms.filter(|l| *l > 0).unwrap_or(self.opts.lookback_delta_ms);
-        let deadline = Instant::now() + self.opts.timeout;
+        let deadline = Instant::now() + opts.timeout.map_or(self.opts.timeout, |t| t.min(self.opts.timeout));
         std::thread::scope(|scope| {
             let handle = std::thread::Builder::new()
                 .name("cairn-query".into())
                 .stack_size(EVAL_STACK_BYTES)
                 .spawn_scoped(scope, || {
-                    let expr = parse(text)?;
+                    let ctx = crate::durexpr::DurationContext {
+                        step_s: if is_range { steps.step as f64 / 1000.0 } else { 0.0 },
+                        range_s: (steps.end - steps.start) as f64 / 1000.0,
+                    };
+                    let rewritten = crate::durexpr::rewrite(text, ctx).map_err(QueryError::Parse)?;
+                    let expr = parse(rewritten.as_deref().unwrap_or(text))?;
                     let mut ev =
                         Evaluator::new(q, text, &steps, lookback, &self.opts, deadline, opts.cancel.clone());
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

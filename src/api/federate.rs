@@ -73,11 +73,16 @@ pub async fn federate(
             let _ = writeln!(text, "}} {} {t}", super::json::fmt_value(v));
         }
     }
-    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+        .into_response())
 }
 
 /// `/api/v1/format_query`: the query pretty-printed.
-pub async fn format_query(RawQuery(q): RawQuery, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn format_query(
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let p = request_params(q, &headers, &body)?;
     let text = p.get("query").unwrap_or("").to_string();
     let bad = |m: String| ApiError::bad_data(format!("invalid parameter \"query\": {m}"));

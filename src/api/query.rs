@@ -92,7 +92,11 @@ async fn run(
     st: AppState,
     (mut opts, timeout_ms): (QueryOptions, Option<i64>),
     want_stats: bool,
-    f: impl FnOnce(&cairn_query::Engine, &dyn cairn_query::Queryable, &QueryOptions) -> Result<QueryResult, QueryError>
+    f: impl FnOnce(
+        &cairn_query::Engine,
+        &dyn cairn_query::Queryable,
+        &QueryOptions,
+    ) -> Result<QueryResult, QueryError>
     + Send
     + 'static,
 ) -> Result<Response, ApiError> {

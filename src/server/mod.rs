@@ -1,9 +1,20 @@
 //! `cairn serve`: wires storage, the query engine, ingest and the HTTP API together, and owns
 //! the process lifecycle (signals, reload, graceful shutdown). Holds no business logic itself.
 
+pub mod ingest_metrics;
+pub mod runtime;
+
 use crate::cli::ServeArgs;
-use crate::selfmetrics::Registry;
+use crate::ingest::limits::IngestLimits;
+use crate::rules::local::EngineQuerier;
+use crate::rules::{ManagerOptions, Notifier, NotifierOptions, RuleManager};
+use crate::scrape::ScrapeManager;
+use crate::selfmetrics::{Metric, Registry};
+use crate::storage::{Db, FsyncPolicy, Options};
+use cairn_format::Labels;
+use ingest_metrics::IngestMetrics;
 use parking_lot::RwLock;
+use runtime::{DbRuleAppender, Runtime, alert_relabel, external_labels_of, read_config};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -25,9 +36,27 @@ pub struct AppState {
     pub config_text: Arc<RwLock<String>>,
     pub reload_status: Arc<RwLock<ReloadStatus>>,
     pub enable_admin_api: bool,
-    /// What the query engine and metadata endpoints read from.
+    /// What the query engine and metadata endpoints read from (the database).
     pub queryable: Arc<dyn cairn_query::Queryable>,
+    pub db: Db,
+    pub engine: Arc<cairn_query::Engine>,
+    /// Bounds concurrently executing queries (`--query.max-concurrency`).
+    pub query_slots: Arc<tokio::sync::Semaphore>,
+    pub lookback_delta_ms: i64,
+    /// Labels added to federation output and alerts (`global.external_labels`).
+    pub external_labels: Arc<RwLock<Labels>>,
+    pub queries_total: Metric,
+    pub query_duration: Metric,
+    pub scrape: Arc<ScrapeManager>,
+    pub runtime: Arc<Runtime>,
+    pub ingest_limits: Arc<RwLock<IngestLimits>>,
+    pub ingest: IngestMetrics,
+    /// Bounds concurrently processed remote-write requests; beyond it requests get 503.
+    pub write_slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Remote-write requests processed at once before answering 503 (retried by senders).
+const WRITES_IN_FLIGHT_MAX: usize = 64;
 
 /// Formats a Unix time in ms as RFC 3339 UTC with millisecond precision.
 pub fn rfc3339(ms: i64) -> String {
@@ -55,37 +84,6 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Placeholder until the database is wired in: answers every selection with nothing.
-struct NoStorage;
-impl cairn_query::Queryable for NoStorage {
-    fn querier(
-        &self,
-        _: i64,
-        _: i64,
-    ) -> Result<Box<dyn cairn_query::Querier + '_>, cairn_query::StorageError> {
-        Ok(Box::new(NoStorage))
-    }
-}
-impl cairn_query::Querier for NoStorage {
-    fn select(
-        &self,
-        _: &[cairn_format::Matcher],
-        _: &cairn_query::SelectHints,
-    ) -> Result<Vec<cairn_query::Series>, cairn_query::StorageError> {
-        Ok(Vec::new())
-    }
-    fn label_names(&self, _: &[cairn_format::Matcher]) -> Result<Vec<String>, cairn_query::StorageError> {
-        Ok(Vec::new())
-    }
-    fn label_values(
-        &self,
-        _: &str,
-        _: &[cairn_format::Matcher],
-    ) -> Result<Vec<String>, cairn_query::StorageError> {
-        Ok(Vec::new())
-    }
-}
-
 /// Current wall-clock time in ms since the epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -97,26 +95,169 @@ pub fn now_ms() -> i64 {
 /// Runs the server until SIGINT/SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let registry = Registry::new();
+    let lookback_delta_ms = parse_flag_duration("query.lookback-delta", &args.lookback_delta)?;
+    let query_timeout_ms = parse_flag_duration("query.timeout", &args.query_timeout)?;
+    let fsync = match args.wal_fsync.as_str() {
+        "always" => FsyncPolicy::Always,
+        ms => FsyncPolicy::Interval(std::time::Duration::from_millis(ms.parse().map_err(|_| {
+            anyhow::anyhow!("invalid --wal-fsync {ms:?}: expected `always` or milliseconds")
+        })?)),
+    };
+    // A bad configuration stops the start, naming the file and line.
+    let (cfg, cfg_text) = read_config(&args.config, &args.listen).map_err(|e| anyhow::anyhow!(e))?;
+
+    let data_dir = args.data.clone();
+    let storage_opts = Options {
+        fsync,
+        out_of_order_window_ms: cfg.cairn.storage.out_of_order_window.as_millis() as i64,
+        max_active_series: match cfg.cairn.limits.active_series_max {
+            0 => None,
+            n => Some(n as usize),
+        },
+        ..Options::default()
+    };
+    let db = tokio::task::spawn_blocking(move || Db::open(&data_dir, storage_opts))
+        .await?
+        .map_err(|e| anyhow::anyhow!("cannot open data directory {}: {e}", args.data.display()))?;
+    let engine = Arc::new(cairn_query::Engine::new(cairn_query::EngineOptions {
+        lookback_delta_ms,
+        max_samples: args.query_max_samples,
+        timeout: std::time::Duration::from_millis(query_timeout_ms as u64),
+        ..Default::default()
+    }));
+
+    let external = external_labels_of(&cfg);
+    let notifier = Notifier::new(NotifierOptions {
+        external_labels: external.clone(),
+        relabel: alert_relabel(&cfg),
+        ..NotifierOptions::default()
+    });
+    let rules = Arc::new(RuleManager::new(
+        ManagerOptions {
+            eval_interval_ms: cfg.global.evaluation_interval.as_millis() as i64,
+            external_labels: external.clone(),
+            external_url: format!("http://{}", args.listen),
+            ..ManagerOptions::default()
+        },
+        Arc::new(EngineQuerier { engine: (*engine).clone(), storage: Arc::new(db.clone()) }),
+        Arc::new(DbRuleAppender(db.clone())),
+        Some(notifier.clone()),
+    ));
+    let scrape = ScrapeManager::new(db.clone());
+    let config_text = Arc::new(RwLock::new(String::new()));
+    let reload_status =
+        Arc::new(RwLock::new(ReloadStatus { success: true, time_rfc3339: rfc3339(now_ms()) }));
+    let external_labels = Arc::new(RwLock::new(external));
+    let ingest_limits = Arc::new(RwLock::new(cfg.cairn.limits.ingest_limits()));
+    let runtime = Arc::new(Runtime::new(
+        args.config.clone(),
+        args.listen.clone(),
+        scrape.clone(),
+        rules.clone(),
+        notifier.clone(),
+        config_text.clone(),
+        reload_status.clone(),
+        external_labels.clone(),
+        ingest_limits.clone(),
+    ));
+    runtime.apply(cfg, cfg_text).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    register_collectors(&registry, &db, &runtime);
+
     let state = AppState {
         flags: Arc::new(args.flag_map()),
         registry: registry.clone(),
         ready: Arc::new(AtomicBool::new(false)),
         start_time_rfc3339: rfc3339(now_ms()).into(),
         retention_text: args.retention.clone().into(),
-        config_text: Arc::new(RwLock::new(String::new())),
-        reload_status: Arc::new(RwLock::new(ReloadStatus { success: true, time_rfc3339: rfc3339(now_ms()) })),
+        config_text,
+        reload_status,
         enable_admin_api: args.enable_admin_api,
-        queryable: Arc::new(NoStorage),
+        queryable: Arc::new(db.clone()),
+        db: db.clone(),
+        engine,
+        query_slots: Arc::new(tokio::sync::Semaphore::new(args.query_max_concurrency.max(1))),
+        lookback_delta_ms,
+        external_labels,
+        queries_total: registry
+            .counter("cairn_engine_queries_total", "Queries executed through the HTTP API."),
+        query_duration: registry.counter(
+            "cairn_engine_query_duration_seconds_total",
+            "Total wall time spent executing API queries.",
+        ),
+        scrape: scrape.clone(),
+        runtime: runtime.clone(),
+        ingest_limits,
+        ingest: IngestMetrics::new(&registry),
+        write_slots: Arc::new(tokio::sync::Semaphore::new(WRITES_IN_FLIGHT_MAX)),
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
-    tracing::info!(addr = %args.listen, "listening");
+    tracing::info!(addr = %args.listen, data = %args.data.display(), "listening");
+    spawn_reload_on_sighup(runtime.clone());
+    spawn_file_sd_refresh(runtime.clone());
     state.ready.store(true, Ordering::Relaxed);
     let app = crate::api::router(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    scrape.stop_all().await;
+    rules.stop();
+    notifier.stop();
+    tokio::task::spawn_blocking(move || db.close())
+        .await?
+        .map_err(|e| anyhow::anyhow!("closing database: {e}"))?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Gauges computed when `/metrics` is scraped: head size, rule and notifier metrics.
+fn register_collectors(registry: &Registry, db: &Db, runtime: &Arc<Runtime>) {
+    let db = db.clone();
+    registry.collector(move || {
+        let s = db.head_stats_top(0);
+        vec![
+            ("cairn_head_series".into(), vec![], s.num_series as f64),
+            ("cairn_head_samples".into(), vec![], s.num_samples as f64),
+            ("cairn_head_samples_dropped_at_commit_total".into(), vec![], s.dropped_at_commit as f64),
+        ]
+    });
+    let rt = runtime.clone();
+    registry.collector(move || {
+        let mut v = rt.rules.metrics();
+        v.extend(rt.notifier.metrics());
+        v
+    });
+}
+
+fn spawn_reload_on_sighup(runtime: Arc<Runtime>) {
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot install SIGHUP handler; reload with POST /-/reload");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let rt = runtime.clone();
+            let _ = tokio::task::spawn_blocking(move || rt.reload()).await;
+        }
+    });
+}
+
+/// How often file-SD files are checked for changes (mtime and size).
+const FILE_SD_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn spawn_file_sd_refresh(runtime: Arc<Runtime>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(FILE_SD_POLL);
+        loop {
+            tick.tick().await;
+            let rt = runtime.clone();
+            let _ = tokio::task::spawn_blocking(move || rt.refresh_file_sd()).await;
+        }
+    });
+}
+
+fn parse_flag_duration(flag: &str, v: &str) -> anyhow::Result<i64> {
+    crate::api::params::parse_prom_duration(v)
+        .ok_or_else(|| anyhow::anyhow!("invalid --{flag} {v:?}: expected a duration like 5m"))
 }
 
 async fn shutdown_signal() {

@@ -1,6 +1,10 @@
 //! The single integration-test binary. One module per risk; helpers that several modules use
-//! live in `util`.
+//! live in `util` (storage) and `support` (server processes, peers).
 
+mod browser;
+mod ingest_interop;
+mod promql_diff;
+mod remote_write_input;
 mod rules_alertmanager;
 mod rules_eval;
 mod rules_notifier;
@@ -10,4 +14,5 @@ mod storage_lock;
 mod storage_model;
 mod storage_wal_tail;
 mod support;
+mod ui;
 mod util;

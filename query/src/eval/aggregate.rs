@@ -3,7 +3,7 @@
 //! Each group is computed per step over the member series; the float accumulators are the
 //! kernels in `functions::kernels::aggr`.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use cairn_format::{Labels, METRIC_NAME};
 use promql_parser::parser::token::{

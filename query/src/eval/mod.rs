@@ -8,7 +8,7 @@ pub(crate) mod aggregate;
 pub(crate) mod binary;
 pub(crate) mod selector;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -181,6 +181,10 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
+    pub fn max_samples(&self) -> usize {
+        self.max_samples
+    }
+
     /// Releases `n` samples from the accounting (intermediate results dropped).
     #[allow(dead_code)]
     pub fn release_samples(&mut self, n: usize) {
@@ -295,30 +299,41 @@ pub(crate) fn cleanup_names(series: Vec<SSeries>) -> Result<Vec<SSeries>, QueryE
 
 /// Merges output series with identical label sets (as Prometheus's per-step output does)
 /// and fails if two of them have a value at the same step. Drops all-empty series.
-pub(crate) fn merge_series(series: Vec<SSeries>) -> Result<Vec<SSeries>, QueryError> {
-    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
-    let mut out: Vec<SSeries> = Vec::with_capacity(series.len());
-    for s in series {
-        if s.vals.iter().all(Option::is_none) {
-            continue;
-        }
-        match index.get(&s.labels) {
-            Some(&i) => {
-                let dst = &mut out[i];
-                for (d, v) in dst.vals.iter_mut().zip(s.vals) {
-                    if v.is_some() {
-                        if d.is_some() {
-                            return Err(QueryError::exec(DUPLICATE_LABELSET));
-                        }
-                        *d = v;
-                    }
+pub(crate) fn merge_series(mut series: Vec<SSeries>) -> Result<Vec<SSeries>, QueryError> {
+    series.retain(|s| s.vals.iter().any(Option::is_some));
+    // First pass borrows: find, for each series, the first earlier one with equal labels.
+    let mut target: Vec<Option<usize>> = vec![None; series.len()];
+    let mut any_dup = false;
+    {
+        let mut first: HashMap<&Labels, usize> = HashMap::with_capacity(series.len());
+        for (i, s) in series.iter().enumerate() {
+            match first.get(&s.labels) {
+                Some(&j) => {
+                    target[i] = Some(j);
+                    any_dup = true;
                 }
-            }
-            None => {
-                index.insert(s.labels.clone(), out.len());
-                out.push(s);
+                None => {
+                    first.insert(&s.labels, i);
+                }
             }
         }
     }
-    Ok(out)
+    if !any_dup {
+        return Ok(series);
+    }
+    let mut slots: Vec<Option<SSeries>> = series.into_iter().map(Some).collect();
+    for i in 0..slots.len() {
+        let Some(j) = target[i] else { continue };
+        let Some(src) = slots[i].take() else { continue };
+        let Some(dst) = slots[j].as_mut() else { continue };
+        for (d, v) in dst.vals.iter_mut().zip(src.vals) {
+            if v.is_some() {
+                if d.is_some() {
+                    return Err(QueryError::exec(DUPLICATE_LABELSET));
+                }
+                *d = v;
+            }
+        }
+    }
+    Ok(slots.into_iter().flatten().collect())
 }

@@ -139,6 +139,7 @@ impl Evaluator<'_> {
                 }
             }
             if any {
+                self.add_samples(vals.iter().filter(|v| v.is_some()).count())?;
                 out.push(SSeries { labels: ser.labels, vals, drop_name: false });
             }
         }
@@ -190,7 +191,12 @@ impl Evaluator<'_> {
         if first > hi {
             return Ok(MatrixVal { series: Vec::new(), ends, range });
         }
-        let n = ((hi - first) / step + 1) as usize;
+        let n_steps = (hi - first) / step + 1;
+        // Every inner step may hold a point per series: refuse grids the sample limit forbids.
+        if usize::try_from(n_steps).map_or(true, |n| n > self.max_samples()) {
+            return Err(QueryError::TooManySamples("query execution"));
+        }
+        let n = n_steps as usize;
         let inner = Steps { start: first, end: first + (n as i64 - 1) * step, step, n };
         let val = self.eval(&sq.expr, &inner)?;
         let series = match val {

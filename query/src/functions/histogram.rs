@@ -2,7 +2,7 @@
 //! histograms per step (the interpolation is `kernels::histogram::bucket_quantile`) and the
 //! annotations. Native histograms are out of scope.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use cairn_format::Labels;
 use promql_parser::parser::Expr;

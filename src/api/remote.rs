@@ -1,0 +1,211 @@
+//! Remote-write receiver (`POST /api/v1/write`) and remote-read server (`POST /api/v1/read`):
+//! HTTP glue only. Decoding, validation and response encoding belong to `ingest::remote`.
+//!
+//! Write semantics follow Prometheus: every valid sample of a request is appended and
+//! committed; samples the database refuses (out of order, conflicting duplicate, too old) are
+//! counted and the request then answers 400 naming the first refusal, so senders do not retry
+//! what can never succeed. A request-level problem (bad snappy/protobuf/content type, a limit)
+//! is refused as a whole with 4xx before anything is appended. Overload answers 503 (retried).
+
+use crate::ingest::remote::proto::ResponseType;
+use crate::ingest::remote::{self, RemoteError};
+use crate::server::AppState;
+use crate::storage::AppendError;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cairn_format::XorEncoder;
+
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn text(status: StatusCode, msg: impl Into<String>) -> Response {
+    let mut m = msg.into();
+    m.push('\n');
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], m).into_response()
+}
+
+/// A refused request: status and plain-text message.
+pub struct Reject(StatusCode, String);
+
+impl IntoResponse for Reject {
+    fn into_response(self) -> Response {
+        text(self.0, self.1)
+    }
+}
+
+fn remote_error(st: &AppState, e: RemoteError) -> Reject {
+    st.ingest.limit_hit(&e);
+    Reject(StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST), e.to_string())
+}
+
+/// Outcome of appending one write request.
+#[derive(Default)]
+pub struct AppendOutcome {
+    pub accepted: usize,
+    pub rejected: usize,
+    pub first_error: Option<String>,
+}
+
+pub async fn write(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(_permit) = st.write_slots.clone().try_acquire_owned() else {
+        st.ingest.overloaded.inc();
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many concurrent remote-write requests; retry later",
+        );
+    };
+    let ct = header_str(&headers, header::CONTENT_TYPE).map(str::to_string);
+    let ce = header_str(&headers, header::CONTENT_ENCODING).map(str::to_string);
+    let st2 = st.clone();
+    let res = tokio::task::spawn_blocking(move || -> Result<AppendOutcome, Reject> {
+        let limits = st2.ingest_limits.read().clone();
+        let req = remote::decode_write_request(&body, ct.as_deref(), ce.as_deref(), &limits)
+            .map_err(|e| remote_error(&st2, e))?;
+        let batch = remote::write_batch(req, &limits).map_err(|e| remote_error(&st2, e))?;
+        append_batch(&st2, batch)
+    })
+    .await;
+    match res {
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("write task failed: {e}")),
+        Ok(Err(reject)) => reject.into_response(),
+        Ok(Ok(out)) => {
+            st.ingest.samples_received.add(out.accepted as f64);
+            if out.rejected > 0 {
+                st.ingest.samples_rejected.add(out.rejected as f64);
+                let first = out.first_error.unwrap_or_default();
+                text(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "{} of {} samples rejected (the others were stored); first: {first}",
+                        out.rejected,
+                        out.rejected + out.accepted
+                    ),
+                )
+            } else {
+                StatusCode::NO_CONTENT.into_response()
+            }
+        }
+    }
+}
+
+/// Appends a validated batch and commits it. Storage failures become 500/503.
+fn append_batch(st: &AppState, batch: remote::WriteBatch) -> Result<AppendOutcome, Reject> {
+    let mut app = st.db.appender();
+    let mut out = AppendOutcome::default();
+    for s in &batch.series {
+        let mut r = None;
+        for sample in &s.samples {
+            let res = match r {
+                Some(r) => app.append_ref(r, sample.t, sample.v),
+                None => app.append(&s.labels, sample.t, sample.v).map(|x| {
+                    r = Some(x);
+                }),
+            };
+            match res {
+                Ok(()) => out.accepted += 1,
+                Err(AppendError::Closed) => {
+                    return Err(Reject(StatusCode::SERVICE_UNAVAILABLE, "database is shutting down".into()));
+                }
+                Err(AppendError::Storage(m)) => return Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, m)),
+                Err(e) => {
+                    if matches!(e, AppendError::TooManySeries { .. }) {
+                        st.ingest.limit("active_series_max").inc();
+                    }
+                    out.rejected += 1;
+                    if out.first_error.is_none() {
+                        out.first_error = Some(e.to_string());
+                    }
+                }
+            }
+        }
+    }
+    app.commit().map_err(|e| Reject(StatusCode::INTERNAL_SERVER_ERROR, format!("commit failed: {e}")))?;
+    Ok(out)
+}
+
+/// Samples per XOR chunk in streamed remote-read responses (Prometheus's head target).
+const READ_CHUNK_SAMPLES: usize = 120;
+
+pub async fn read(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let ct = header_str(&headers, header::CONTENT_TYPE).map(str::to_string);
+    let ce = header_str(&headers, header::CONTENT_ENCODING).map(str::to_string);
+    let st2 = st.clone();
+    let res = tokio::task::spawn_blocking(move || -> Result<Response, Reject> {
+        let limits = st2.ingest_limits.read().clone();
+        let req = remote::decode_read_request(&body, ct.as_deref(), ce.as_deref(), &limits)
+            .map_err(|e| remote_error(&st2, e))?;
+        let rtype = remote::negotiate_response_type(&req).map_err(|e| remote_error(&st2, e))?;
+        let mut results = Vec::with_capacity(req.queries.len());
+        for q in &req.queries {
+            let matchers = remote::query_matchers(q).map_err(|e| remote_error(&st2, e))?;
+            let (mut start, mut end) = (q.start_timestamp_ms, q.end_timestamp_ms);
+            if let Some(h) = &q.hints {
+                // Like Prometheus's TSDB, narrow the read to the hinted range when given.
+                if h.start_ms != 0 || h.end_ms != 0 {
+                    start = start.max(h.start_ms);
+                    end = end.min(h.end_ms);
+                }
+            }
+            let querier = cairn_query::Queryable::querier(&st2.db, start, end)
+                .map_err(|e| Reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            let hints = cairn_query::SelectHints { start, end, ..Default::default() };
+            let series = querier
+                .select(&matchers, &hints)
+                .map_err(|e| Reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            results.push(series);
+        }
+        Ok(match rtype {
+            ResponseType::Samples => {
+                let resp = remote::proto::ReadResponse {
+                    results: results
+                        .iter()
+                        .map(|series| remote::proto::QueryResult {
+                            timeseries: series
+                                .iter()
+                                .map(|s| remote::time_series(&s.labels, &s.samples))
+                                .collect(),
+                        })
+                        .collect(),
+                };
+                (
+                    [(header::CONTENT_TYPE, "application/x-protobuf"), (header::CONTENT_ENCODING, "snappy")],
+                    remote::encode_read_response(&resp),
+                )
+                    .into_response()
+            }
+            ResponseType::StreamedXorChunks => {
+                let mut out = Vec::new();
+                for (qi, series) in results.iter().enumerate() {
+                    for s in series {
+                        let chunks = s.samples.chunks(READ_CHUNK_SAMPLES).map(|part| {
+                            let mut enc = XorEncoder::new();
+                            for x in part {
+                                enc.append(x.t, x.v);
+                            }
+                            remote::EncodedChunk {
+                                min_time_ms: part.first().map_or(0, |x| x.t),
+                                max_time_ms: part.last().map_or(0, |x| x.t),
+                                data: enc.into_bytes(),
+                            }
+                        });
+                        for f in
+                            remote::series_frames(qi as i64, &s.labels, chunks, remote::READ_FRAME_BYTES_MAX)
+                        {
+                            remote::encode_chunked_frame(&f, &mut out);
+                        }
+                    }
+                }
+                ([(header::CONTENT_TYPE, remote::STREAMED_CONTENT_TYPE)], out).into_response()
+            }
+        })
+    })
+    .await;
+    match res {
+        Err(e) => text(StatusCode::INTERNAL_SERVER_ERROR, format!("read task failed: {e}")),
+        Ok(Err(r)) => r.into_response(),
+        Ok(Ok(r)) => r,
+    }
+}

@@ -1,0 +1,57 @@
+//! `/api/v1/rules`, `/api/v1/alerts`, `/api/v1/alertmanagers` (JSON from `rules::api`) and the
+//! lifecycle endpoint `POST /-/reload`.
+
+use super::envelope::success_json;
+use super::error::ApiError;
+use super::meta::request_params;
+use crate::rules::api::{RulesFilter, alertmanagers_json, alerts_json, rules_json};
+use crate::server::AppState;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+pub async fn rules(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = request_params(q, &headers, &body)?;
+    let typ = p.get("type").filter(|t| !t.is_empty()).map(str::to_string);
+    if let Some(t) = &typ
+        && t != "alert"
+        && t != "record"
+    {
+        return Err(ApiError::bad_data(format!("invalid query parameter type='{t}'")));
+    }
+    let owned = |k: &str| p.all(k).into_iter().map(str::to_string).collect::<Vec<_>>();
+    let filter = RulesFilter {
+        typ,
+        rule_names: owned("rule_name[]"),
+        group_names: owned("rule_group[]").into_iter().chain(owned("group_name[]")).collect(),
+        files: owned("file[]"),
+        exclude_alerts: p.get("exclude_alerts") == Some("true"),
+    };
+    let v = rules_json(&st.runtime.rules, &filter).map_err(ApiError::bad_data)?;
+    Ok(success_json(v))
+}
+
+pub async fn alerts(State(st): State<AppState>) -> Response {
+    success_json(alerts_json(&st.runtime.rules))
+}
+
+pub async fn alertmanagers(State(st): State<AppState>) -> Response {
+    success_json(alertmanagers_json(Some(&st.runtime.notifier)))
+}
+
+pub async fn reload(State(st): State<AppState>) -> Response {
+    let rt = st.runtime.clone();
+    match tokio::task::spawn_blocking(move || rt.reload()).await {
+        Ok(Ok(())) => (StatusCode::OK, "").into_response(),
+        Ok(Err(e)) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e}\n")).into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("reload task failed: {e}\n")).into_response(),
+    }
+}

@@ -1,0 +1,146 @@
+//! `/api/v1/targets` and `/api/v1/metadata` in Prometheus's JSON shapes, from the scrape
+//! manager's view of its targets.
+
+use super::envelope::success_json;
+use super::error::ApiError;
+use super::meta::request_params;
+use crate::scrape::ActiveTarget;
+use crate::server::{AppState, rfc3339};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use cairn_format::Labels;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+fn labels_obj(l: &Labels) -> Value {
+    Value::Object(l.iter().map(|x| (x.name.clone(), Value::String(x.value.clone()))).collect::<Map<_, _>>())
+}
+
+/// Prometheus's duration spelling for intervals (`15s`, `1m`, `1m30s`).
+pub fn fmt_duration(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut rest = ms;
+    for (unit, len) in
+        [("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
+    {
+        if rest >= len && !(unit == "w" && rest % len != 0) {
+            out.push_str(&format!("{}{unit}", rest / len));
+            rest %= len;
+        }
+    }
+    out
+}
+
+fn active_json(t: &ActiveTarget) -> Value {
+    let s = t.status.read().clone();
+    json!({
+        "discoveredLabels": labels_obj(&t.spec.discovered_labels),
+        "labels": labels_obj(&t.spec.labels),
+        "scrapePool": t.spec.pool,
+        "scrapeUrl": t.spec.url,
+        "globalUrl": t.spec.url,
+        "lastError": s.last_error,
+        "lastScrape": if s.last_scrape_ms == 0 { "0001-01-01T00:00:00Z".to_string() } else { rfc3339(s.last_scrape_ms) },
+        "lastScrapeDuration": s.last_duration_s,
+        "health": s.health.as_str(),
+        "scrapeInterval": fmt_duration(t.spec.interval_ms),
+        "scrapeTimeout": fmt_duration(t.spec.timeout_ms),
+    })
+}
+
+pub async fn targets(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = request_params(q, &headers, &body)?;
+    let state = p.get("state").unwrap_or("any").to_ascii_lowercase();
+    let pools: Vec<&str> = p.all("scrapePool");
+    let pool_ok = |pool: &str| pools.is_empty() || pools.contains(&pool);
+    let show_active = state == "active" || state == "any" || state.is_empty();
+    let show_dropped = state == "dropped" || state == "any" || state.is_empty();
+    let active: Vec<Value> = if show_active {
+        st.scrape.active().iter().filter(|t| pool_ok(&t.spec.pool)).map(active_json).collect()
+    } else {
+        Vec::new()
+    };
+    let mut dropped_counts: BTreeMap<String, usize> = BTreeMap::new();
+    let dropped_all = st.scrape.dropped();
+    for d in &dropped_all {
+        *dropped_counts.entry(d.pool.clone()).or_default() += 1;
+    }
+    let dropped: Vec<Value> = if show_dropped {
+        dropped_all
+            .iter()
+            .filter(|d| pool_ok(&d.pool))
+            .map(|d| json!({"discoveredLabels": labels_obj(&d.discovered_labels), "scrapePool": d.pool}))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(success_json(json!({
+        "activeTargets": active,
+        "droppedTargets": dropped,
+        "droppedTargetCounts": dropped_counts,
+    })))
+}
+
+/// `/api/v1/metadata?metric=&limit=&limit_per_metric=`: metric families seen by scrapes.
+pub async fn metadata(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = request_params(q, &headers, &body)?;
+    let parse_limit = |key: &str| -> Result<i64, ApiError> {
+        match p.get(key) {
+            None | Some("") => Ok(-1),
+            Some(s) => s.parse::<i64>().map_err(|_| ApiError::bad_data(format!("{key} must be a number"))),
+        }
+    };
+    let limit = parse_limit("limit")?;
+    let per_metric = parse_limit("limit_per_metric")?;
+    let metric = p.get("metric").filter(|m| !m.is_empty());
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for t in st.scrape.active() {
+        for (name, m) in t.metadata.read().iter() {
+            if metric.is_some_and(|want| want != name) {
+                continue;
+            }
+            let entry = json!({"type": if m.metric_type.is_empty() { "unknown" } else { &m.metric_type }, "help": m.help, "unit": m.unit});
+            let list = out.entry(name.clone()).or_default();
+            if !list.contains(&entry) && (per_metric <= 0 || (list.len() as i64) < per_metric) {
+                list.push(entry);
+            }
+        }
+    }
+    let mut obj = Map::new();
+    for (name, list) in out {
+        if limit >= 0 && obj.len() as i64 >= limit {
+            break;
+        }
+        obj.insert(name, Value::Array(list));
+    }
+    Ok(success_json(Value::Object(obj)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_like_prometheus() {
+        assert_eq!(fmt_duration(15_000), "15s");
+        assert_eq!(fmt_duration(60_000), "1m");
+        assert_eq!(fmt_duration(90_000), "1m30s");
+        assert_eq!(fmt_duration(86_400_000), "1d");
+        assert_eq!(fmt_duration(1500), "1s500ms");
+    }
+}

@@ -1,0 +1,348 @@
+//! Cairn's configuration file: a Prometheus-compatible `prometheus.yml` subset (`global`,
+//! `scrape_configs`, `rule_files`, `alerting`) plus a `cairn:` section. Unknown keys are an error
+//! naming the key and its line (serde-saphyr with `deny_unknown_fields`); validation errors name
+//! the job and the line of its `job_name`.
+//!
+//! `remote_write` and `remote_read` are accepted and ignored, each with a warning in
+//! [`Config::warnings`]: a user moving a Prometheus configuration over keeps a loadable file, and
+//! the server logs that Cairn does not forward or federate samples. Everything else Prometheus
+//! knows but Cairn does not (service discovery other than static and file, `storage`, `tracing`,
+//! `oauth2`, ...) is rejected by name.
+//!
+//! Does not read rule files or file SD files (see [`file_sd`]), and does not watch for changes.
+
+pub mod alerting;
+pub mod cairn;
+pub mod duration;
+pub mod file_sd;
+pub mod scrape;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+pub use alerting::{AlertingConfig, AlertmanagerConfig};
+pub use cairn::{CairnConfig, LimitsSettings, StorageSettings};
+pub use duration::PromDuration;
+pub use scrape::{Authorization, BasicAuth, ByteSize, FileSdConfig, ScrapeConfig, StaticConfig, TlsConfig};
+
+use crate::ingest::exposition::ScrapeProtocol;
+use crate::ingest::remote::write::is_valid_label_name;
+
+/// Why a configuration file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// YAML or JSON syntax, an unknown key, or a bad value; the message carries line and column.
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    /// A semantic check failed.
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+fn one_minute() -> PromDuration {
+    PromDuration::from_secs(60)
+}
+
+/// The `global` section.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalConfig {
+    #[serde(default)]
+    pub scrape_interval: PromDuration,
+    #[serde(default)]
+    pub scrape_timeout: PromDuration,
+    #[serde(default = "one_minute")]
+    pub evaluation_interval: PromDuration,
+    #[serde(default)]
+    pub external_labels: BTreeMap<String, String>,
+    /// Accepted for compatibility; Cairn has no query log file yet (a warning says so).
+    #[serde(default)]
+    pub query_log_file: Option<String>,
+    #[serde(default)]
+    pub scrape_protocols: Option<Vec<String>>,
+    #[serde(default)]
+    pub body_size_limit: ByteSize,
+    #[serde(default)]
+    pub sample_limit: u64,
+    #[serde(default)]
+    pub label_limit: u64,
+    #[serde(default)]
+    pub label_name_length_limit: u64,
+    #[serde(default)]
+    pub label_value_length_limit: u64,
+}
+
+impl Default for GlobalConfig {
+    fn default() -> Self {
+        GlobalConfig {
+            scrape_interval: one_minute(),
+            scrape_timeout: PromDuration::from_secs(10),
+            evaluation_interval: one_minute(),
+            external_labels: BTreeMap::new(),
+            query_log_file: None,
+            scrape_protocols: None,
+            body_size_limit: ByteSize(0),
+            sample_limit: 0,
+            label_limit: 0,
+            label_name_length_limit: 0,
+            label_value_length_limit: 0,
+        }
+    }
+}
+
+/// A loaded, defaulted and validated configuration.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub global: GlobalConfig,
+    #[serde(default)]
+    pub scrape_configs: Vec<ScrapeConfig>,
+    #[serde(default)]
+    pub rule_files: Vec<String>,
+    #[serde(default)]
+    pub alerting: AlertingConfig,
+    #[serde(default)]
+    remote_write: Option<IgnoredAny>,
+    #[serde(default)]
+    remote_read: Option<IgnoredAny>,
+    #[serde(default)]
+    pub cairn: CairnConfig,
+    /// Things accepted but not acted on; the server logs them at load.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+    /// Directory of the file, against which relative paths (rule files, file SD) resolve.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl Config {
+    /// Reads and parses a configuration file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: name.clone(), source })?;
+        let mut c = Config::parse(&text, &name)?;
+        c.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(c)
+    }
+
+    /// Parses configuration text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        let mut c: Config = if text.trim().is_empty() {
+            Config::default()
+        } else {
+            serde_saphyr::from_str(text)
+                .map_err(|e| ConfigError::Syntax { path: path.to_string(), message: e.to_string() })?
+        };
+        c.resolve().map_err(|message| ConfigError::Invalid { path: path.to_string(), message })?;
+        Ok(c)
+    }
+
+    /// The configuration used when none is given: scrape Cairn itself every 15s.
+    pub fn self_scrape(listen_addr: &str) -> Config {
+        let text = format!(
+            "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: cairn\n    static_configs:\n      - targets: [{listen_addr:?}]\n"
+        );
+        // The text is fixed apart from the address; a failure here means a bad address, which
+        // then yields no scrape job rather than a panic.
+        Config::parse(&text, "<built-in>").unwrap_or_default()
+    }
+
+    /// Prometheus's defaulting and validation, in its order.
+    fn resolve(&mut self) -> Result<(), String> {
+        let g = &mut self.global;
+        if g.scrape_interval.is_zero() {
+            g.scrape_interval = one_minute();
+        }
+        if g.scrape_timeout > g.scrape_interval {
+            return Err("global scrape timeout greater than scrape interval".into());
+        }
+        if g.scrape_timeout.is_zero() {
+            g.scrape_timeout = PromDuration::from_secs(10).min(g.scrape_interval);
+        }
+        if g.evaluation_interval.is_zero() {
+            g.evaluation_interval = one_minute();
+        }
+        for n in g.external_labels.keys() {
+            if !is_valid_label_name(n) {
+                return Err(format!("{n:?} is not a valid label name in global.external_labels"));
+            }
+        }
+        if g.query_log_file.is_some() {
+            self.warnings.push(
+                "global.query_log_file is accepted but ignored: Cairn does not write a query log".into(),
+            );
+        }
+        if self.remote_write.is_some() {
+            self.warnings.push(
+                "remote_write is accepted but ignored: Cairn stores samples itself and does not forward them"
+                    .into(),
+            );
+        }
+        if self.remote_read.is_some() {
+            self.warnings.push(
+                "remote_read is accepted but ignored: Cairn answers queries from its own storage only".into(),
+            );
+        }
+        let global_protocols = match &self.global.scrape_protocols {
+            Some(p) => Some(resolve_protocols(p, "global", &mut self.warnings)?),
+            None => None,
+        };
+        let mut jobs = HashSet::new();
+        let global = self.global.clone();
+        for sc in &mut self.scrape_configs {
+            let at = format!("line {}: ", sc.line());
+            let job = sc.job().to_string();
+            if job.is_empty() {
+                return Err(format!("{at}job_name is empty"));
+            }
+            if !jobs.insert(job.clone()) {
+                return Err(format!("{at}found multiple scrape configs with job name {job:?}"));
+            }
+            let ctx = |m: String| format!("{at}{m} (scrape config with job name {job:?})");
+            if sc.scrape_interval.is_zero() {
+                sc.scrape_interval = global.scrape_interval;
+            }
+            if sc.scrape_timeout > sc.scrape_interval {
+                return Err(format!(
+                    "{at}scrape timeout greater than scrape interval for scrape config with job name {job:?}"
+                ));
+            }
+            if sc.scrape_timeout.is_zero() {
+                sc.scrape_timeout = global.scrape_timeout.min(sc.scrape_interval);
+            }
+            if sc.body_size_limit.0 == 0 {
+                sc.body_size_limit = global.body_size_limit;
+            }
+            for (mine, theirs) in [
+                (&mut sc.sample_limit, global.sample_limit),
+                (&mut sc.label_limit, global.label_limit),
+                (&mut sc.label_name_length_limit, global.label_name_length_limit),
+                (&mut sc.label_value_length_limit, global.label_value_length_limit),
+            ] {
+                if *mine == 0 {
+                    *mine = theirs;
+                }
+            }
+            scrape::validate_scheme(&sc.scheme).map_err(ctx)?;
+            if !sc.metrics_path.starts_with('/') {
+                return Err(ctx(format!("metrics_path {:?} must start with '/'", sc.metrics_path)));
+            }
+            scrape::validate_http_auth(
+                &sc.basic_auth,
+                &sc.authorization,
+                &sc.bearer_token,
+                &sc.bearer_token_file,
+            )
+            .map_err(ctx)?;
+            sc.protocols = match &sc.scrape_protocols {
+                Some(p) => resolve_protocols(p, &format!("job {job:?}"), &mut self.warnings).map_err(ctx)?,
+                None => global_protocols.clone().unwrap_or_else(|| ScrapeProtocol::DEFAULT.to_vec()),
+            };
+            sc.fallback_protocol = match &sc.fallback_scrape_protocol {
+                None => None,
+                Some(p) => {
+                    let p: ScrapeProtocol = p.parse().map_err(ctx)?;
+                    if p == ScrapeProtocol::PrometheusProto {
+                        return Err(ctx("fallback_scrape_protocol PrometheusProto is not supported: Cairn parses only the text formats".into()));
+                    }
+                    Some(p)
+                }
+            };
+            for s in &sc.static_configs {
+                check_target_group(&s.targets, &s.labels).map_err(ctx)?;
+            }
+            for f in &sc.file_sd_configs {
+                for name in &f.files {
+                    scrape::validate_file_sd_name(name).map_err(ctx)?;
+                }
+            }
+        }
+        for (i, am) in self.alerting.alertmanagers.iter().enumerate() {
+            let ctx = |m: String| format!("alerting.alertmanagers[{i}]: {m}");
+            if am.api_version != "v2" {
+                return Err(ctx(format!(
+                    "expected Alertmanager api version to be one of [v2] but got {:?}",
+                    am.api_version
+                )));
+            }
+            scrape::validate_scheme(&am.scheme).map_err(ctx)?;
+            scrape::validate_http_auth(
+                &am.basic_auth,
+                &am.authorization,
+                &am.bearer_token,
+                &am.bearer_token_file,
+            )
+            .map_err(ctx)?;
+            for s in &am.static_configs {
+                check_target_group(&s.targets, &s.labels).map_err(ctx)?;
+            }
+            for f in &am.file_sd_configs {
+                for name in &f.files {
+                    scrape::validate_file_sd_name(name).map_err(ctx)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rule file patterns resolved against the configuration file's directory.
+    pub fn rule_file_paths(&self) -> Vec<PathBuf> {
+        self.rule_files.iter().map(|f| self.base_dir.join(f)).collect()
+    }
+}
+
+fn check_target_group(targets: &[String], labels: &BTreeMap<String, String>) -> Result<(), String> {
+    for n in labels.keys() {
+        if !is_valid_label_name(n) {
+            return Err(format!("{n:?} is not a valid label name"));
+        }
+    }
+    for t in targets {
+        if t.is_empty() || t.contains('/') {
+            return Err(format!("{t:?} is not a valid target address: expected host:port"));
+        }
+    }
+    Ok(())
+}
+
+fn resolve_protocols(
+    names: &[String],
+    whose: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<ScrapeProtocol>, String> {
+    let mut out = Vec::new();
+    for n in names {
+        let p: ScrapeProtocol = n.parse()?;
+        if out.contains(&p) {
+            return Err(format!("duplicated protocol in scrape_protocols, got {names:?}"));
+        }
+        if p == ScrapeProtocol::PrometheusProto {
+            warnings.push(format!(
+                "{whose}: scrape_protocols entry PrometheusProto is ignored: Cairn parses only the text formats"
+            ));
+            continue;
+        }
+        out.push(p);
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "{whose}: scrape_protocols names no protocol Cairn supports (it parses only the text formats)"
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
