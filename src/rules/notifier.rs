@@ -37,7 +37,10 @@ pub struct AlertmanagerConfig {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
+    #[serde(default)]
     pub username: String,
+    #[serde(default)]
+    pub username_file: Option<String>,
     #[serde(default)]
     pub password: Option<String>,
     #[serde(default)]
@@ -98,8 +101,12 @@ mod tests {
         assert_eq!(base64(b"foo"), "Zm9v");
         assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
         let mut c = AlertmanagerConfig::for_target("a:1");
-        c.basic_auth =
-            Some(BasicAuth { username: "user".into(), password: Some("pass".into()), password_file: None });
+        c.basic_auth = Some(BasicAuth {
+            username: "user".into(),
+            username_file: None,
+            password: Some("pass".into()),
+            password_file: None,
+        });
         assert_eq!(c.auth_header().unwrap().as_deref(), Some("Basic dXNlcjpwYXNz"));
         c.basic_auth = None;
         c.authorization =
@@ -155,8 +162,10 @@ impl AlertmanagerConfig {
                 Err("at most one of basic_auth and authorization must be configured".into())
             }
             (Some(b), None) => {
+                let user = if b.username.is_empty() { None } else { Some(b.username.clone()) };
+                let user = read_secret(&user, &b.username_file, "username")?;
                 let pw = read_secret(&b.password, &b.password_file, "password")?;
-                Ok(Some(format!("Basic {}", base64(format!("{}:{pw}", b.username).as_bytes()))))
+                Ok(Some(format!("Basic {}", base64(format!("{user}:{pw}").as_bytes()))))
             }
             (None, Some(a)) => {
                 let typ = a.typ.clone().unwrap_or_else(|| "Bearer".into());

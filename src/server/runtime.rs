@@ -91,6 +91,25 @@ fn alertmanager_endpoints(cfg: &Config) -> Vec<AmEndpoint> {
                 .iter()
                 .map(|s| AmStatic { targets: s.targets.clone(), labels: s.labels.clone() })
                 .collect(),
+            basic_auth: am.basic_auth.as_ref().map(|b| crate::rules::notifier::BasicAuth {
+                username: b.username.clone(),
+                username_file: b.username_file.clone(),
+                password: b.password.clone(),
+                password_file: b.password_file.clone(),
+            }),
+            authorization: match (&am.authorization, &am.bearer_token, &am.bearer_token_file) {
+                (Some(a), _, _) => Some(crate::rules::notifier::Authorization {
+                    typ: Some(a.kind.clone()),
+                    credentials: a.credentials.clone(),
+                    credentials_file: a.credentials_file.clone(),
+                }),
+                (None, None, None) => None,
+                (None, t, f) => Some(crate::rules::notifier::Authorization {
+                    typ: None,
+                    credentials: t.clone(),
+                    credentials_file: f.clone(),
+                }),
+            },
         })
         .collect()
 }

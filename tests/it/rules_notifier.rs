@@ -122,6 +122,7 @@ fn notifier(port: u16, opts: NotifierOptions) -> Arc<Notifier> {
     cfg.path_prefix = "/am/".into();
     cfg.basic_auth = Some(cairn::rules::notifier::BasicAuth {
         username: "cairn".into(),
+        username_file: None,
         password: Some("s3cret".into()),
         password_file: None,
     });
