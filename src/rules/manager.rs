@@ -119,7 +119,7 @@ impl Shared {
 
 /// Loads and runs rule groups. Dropping it stops every group thread.
 pub struct RuleManager {
-    shared: Arc<Shared>,
+    shared: RwLock<Arc<Shared>>,
     running: RwLock<Vec<Running>>,
     files: RwLock<Vec<PathBuf>>,
     loaded_once: Mutex<bool>,
@@ -133,19 +133,23 @@ impl RuleManager {
         notifier: Option<Arc<Notifier>>,
     ) -> Self {
         RuleManager {
-            shared: Arc::new(Shared { opts, querier, appender, notifier }),
+            shared: RwLock::new(Arc::new(Shared { opts, querier, appender, notifier })),
             running: RwLock::new(Vec::new()),
             files: RwLock::new(Vec::new()),
             loaded_once: Mutex::new(false),
         }
     }
 
-    pub fn options(&self) -> &ManagerOptions {
-        &self.shared.opts
+    fn shared(&self) -> Arc<Shared> {
+        self.shared.read().clone()
     }
 
-    pub fn notifier(&self) -> Option<&Arc<Notifier>> {
-        self.shared.notifier.as_ref()
+    pub fn options(&self) -> ManagerOptions {
+        self.shared().opts.clone()
+    }
+
+    pub fn notifier(&self) -> Option<Arc<Notifier>> {
+        self.shared().notifier.clone()
     }
 
     /// Expands `rule_files` globs (`*`, `?` in any path element, as Go's `filepath.Glob`)
@@ -193,6 +197,16 @@ impl RuleManager {
     /// Loads rule files, replacing the running groups. On any error nothing changes and
     /// every error is returned (file, line, reason).
     pub fn load(&self, files: &[PathBuf]) -> Result<(), Vec<RuleError>> {
+        self.load_with_options(files, None)
+    }
+
+    /// [`RuleManager::load`] that also replaces the options (evaluation interval, external
+    /// labels, …) when the files are valid; the groups restart with the new options.
+    pub fn load_with_options(
+        &self,
+        files: &[PathBuf],
+        opts: Option<ManagerOptions>,
+    ) -> Result<(), Vec<RuleError>> {
         let mut specs = Vec::new();
         let mut errors = Vec::new();
         for f in files {
@@ -205,7 +219,17 @@ impl RuleManager {
             return Err(errors);
         }
         let mut first = self.loaded_once.lock();
-        let restore = !*first && self.shared.opts.restore_on_start;
+        if let Some(o) = opts {
+            let old = self.shared();
+            let new = Shared {
+                opts: o,
+                querier: old.querier.clone(),
+                appender: old.appender.clone(),
+                notifier: old.notifier.clone(),
+            };
+            *self.shared.write() = Arc::new(new);
+        }
+        let restore = !*first && self.shared().opts.restore_on_start;
         *first = true;
         let mut new_groups = Vec::new();
         for rf in &specs {
@@ -219,7 +243,8 @@ impl RuleManager {
     }
 
     fn build_group(&self, file: &str, g: &GroupSpec, restore: bool) -> Group {
-        let o = &self.shared.opts;
+        let shared = self.shared();
+        let o = &shared.opts;
         let rules = g
             .rules
             .iter()
@@ -272,8 +297,8 @@ impl RuleManager {
         for g in new_groups {
             let had_old = old_by_key.remove(&g.key()).map(|o| g.copy_state(&o.group)).is_some();
             let stop = Arc::new(StopSignal::default());
-            let thread = if self.shared.opts.run_scheduler {
-                let (shared, grp, st) = (self.shared.clone(), g.clone(), stop.clone());
+            let thread = if self.shared().opts.run_scheduler {
+                let (shared, grp, st) = (self.shared(), g.clone(), stop.clone());
                 let should_restore = restore && !had_old;
                 std::thread::Builder::new()
                     .name(format!("cairn-rules-{}", g.name))
@@ -287,7 +312,7 @@ impl RuleManager {
         // Groups that disappeared: their series go stale.
         let now = now_ms();
         for (_, r) in old_by_key {
-            if let Err(e) = r.group.stale_all(now, self.shared.appender.as_ref()) {
+            if let Err(e) = r.group.stale_all(now, self.shared().appender.as_ref()) {
                 tracing::warn!(group = %r.group.name, error = %e, "writing stale markers for a removed group failed");
             }
         }
@@ -306,20 +331,21 @@ impl RuleManager {
     /// Evaluates every group once at `ts` and sends due alerts (tests, `test rules`).
     pub fn eval_all_at(&self, ts: i64) {
         for g in self.groups() {
-            self.shared.eval_and_notify(&g, ts);
+            self.shared().eval_and_notify(&g, ts);
         }
     }
 
     /// Evaluates one group at `ts` and sends its due alerts.
     pub fn eval_group_at(&self, g: &Group, ts: i64) {
-        self.shared.eval_and_notify(g, ts);
+        self.shared().eval_and_notify(g, ts);
     }
 
     /// Restores alert state of every group at `ts` (what the scheduler does after start).
     pub fn restore_all_at(&self, ts: i64) {
-        let o = &self.shared.opts;
+        let shared = self.shared();
+        let o = &shared.opts;
         for g in self.groups() {
-            g.restore(self.shared.querier.as_ref(), ts, o.outage_tolerance_ms, o.for_grace_period_ms);
+            g.restore(shared.querier.as_ref(), ts, o.outage_tolerance_ms, o.for_grace_period_ms);
         }
     }
 
@@ -342,7 +368,7 @@ impl RuleManager {
             push("cairn_rule_group_interval_seconds", g.interval_ms as f64 / 1000.0);
             push("cairn_rule_group_rules", g.rules.len() as f64);
         }
-        if let Some(n) = &self.shared.notifier {
+        if let Some(n) = &self.shared().notifier {
             out.extend(n.metrics());
         }
         out

@@ -286,6 +286,8 @@ pub struct Endpoint {
 
 struct Inner {
     opts: NotifierOptions,
+    /// External labels and relabelling, replaceable on reload.
+    labels: RwLock<(Labels, Option<RelabelFn>)>,
     endpoints: RwLock<Vec<Arc<Endpoint>>>,
     queue: Mutex<VecDeque<OutAlert>>,
     wake: Condvar,
@@ -302,6 +304,7 @@ pub struct Notifier {
 impl Notifier {
     pub fn new(opts: NotifierOptions) -> Arc<Notifier> {
         let inner = Arc::new(Inner {
+            labels: RwLock::new((opts.external_labels.clone(), opts.relabel.clone())),
             opts,
             endpoints: RwLock::new(Vec::new()),
             queue: Mutex::new(VecDeque::new()),
@@ -335,6 +338,11 @@ impl Notifier {
         Ok(())
     }
 
+    /// Replaces the external labels and alert relabelling (on config reload).
+    pub fn set_labels(&self, external_labels: Labels, relabel: Option<RelabelFn>) {
+        *self.inner.labels.write() = (external_labels, relabel);
+    }
+
     pub fn endpoints(&self) -> Vec<Arc<Endpoint>> {
         self.inner.endpoints.read().clone()
     }
@@ -343,14 +351,15 @@ impl Notifier {
     /// alerts left without labels; beyond capacity the oldest queued alerts are dropped.
     pub fn send(&self, alerts: Vec<OutAlert>) {
         let o = &self.inner.opts;
+        let (external_labels, relabel) = self.inner.labels.read().clone();
         let mut prepared: Vec<OutAlert> = Vec::with_capacity(alerts.len());
         for mut a in alerts {
-            for l in o.external_labels.iter() {
+            for l in external_labels.iter() {
                 if a.labels.get(&l.name).is_none() {
                     a.labels.set(&l.name, &l.value);
                 }
             }
-            if let Some(r) = &o.relabel {
+            if let Some(r) = &relabel {
                 match r(&a.labels) {
                     Some(l) if !l.is_empty() => a.labels = l,
                     _ => continue,

@@ -166,10 +166,14 @@ impl Runtime {
             let files = RuleManager::expand_globs(&cfg.base_dir, std::slice::from_ref(pattern))?;
             rule_files.extend(files);
         }
+        let mut rule_opts = self.rules.options();
+        rule_opts.eval_interval_ms = cfg.global.evaluation_interval.as_millis() as i64;
+        rule_opts.external_labels = external_labels_of(&cfg);
         self.rules
-            .load(&rule_files)
+            .load_with_options(&rule_files, Some(rule_opts))
             .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))?;
         self.notifier.apply_config(&endpoints)?;
+        self.notifier.set_labels(external_labels_of(&cfg), alert_relabel(&cfg));
         self.scrape.apply(targets, dropped);
         *self.external_labels.write() = external_labels_of(&cfg);
         *self.ingest_limits.write() = cfg.cairn.limits.ingest_limits();

@@ -326,3 +326,25 @@ fn reload_marks_series_of_removed_rules_and_groups_stale() {
     assert!(vector(e.querier.as_ref(), "other", cairn::rules::now_ms() + 1000).is_empty());
     assert_eq!(vector(e.querier.as_ref(), "other", 2 * MIN).len(), 1, "nothing rewrote history");
 }
+
+#[test]
+fn options_change_only_with_a_successful_load() {
+    let rules = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: vector(1)\n        annotations:\n          where: '{{ $externalLabels.dc }}'\n";
+    let opts = ManagerOptions { external_labels: l(&[("dc", "one")]), ..Default::default() };
+    let e = env(rules, opts);
+    let where_ =
+        |e: &Env| alerts_json(&e.mgr)["alerts"][0]["annotations"]["where"].as_str().unwrap().to_string();
+    e.mgr.eval_all_at(MIN);
+    assert_eq!(where_(&e), "one");
+    // A bad file: neither the rules nor the options change.
+    let good = std::fs::read_to_string(&e.file).unwrap();
+    std::fs::write(&e.file, "groups: [{name: g, rules: [{alert: 'A', expr: 'sum('}]}]\n").unwrap();
+    let two =
+        ManagerOptions { external_labels: l(&[("dc", "two")]), run_scheduler: false, ..Default::default() };
+    assert!(e.mgr.load_with_options(std::slice::from_ref(&e.file), Some(two.clone())).is_err());
+    assert_eq!(e.mgr.options().external_labels, l(&[("dc", "one")]));
+    std::fs::write(&e.file, good).unwrap();
+    e.mgr.load_with_options(std::slice::from_ref(&e.file), Some(two)).unwrap();
+    e.mgr.eval_all_at(2 * MIN);
+    assert_eq!(where_(&e), "two");
+}
