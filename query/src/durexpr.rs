@@ -1,7 +1,8 @@
 //! Duration arithmetic (Prometheus's experimental `[5m+1m]`, `offset (2*2)`, `[step()]`,
 //! `min_of`/`max_of`), which promql-parser cannot parse: rewrites such spots in the query text
 //! into literal durations before parsing. Owns only this text rewrite; everything else in the
-//! query passes through unchanged (quoted strings are never touched).
+//! query passes through unchanged (quoted strings are never touched). Also strips the
+//! experimental `anchored` / `smoothed` range-selector modifiers, reporting where they were.
 
 /// Values the duration functions take for one query.
 #[derive(Clone, Copy, Debug)]
@@ -33,11 +34,39 @@ fn ms_literal(secs: f64) -> Result<String, String> {
     Ok(format!("{}ms", ms as i64))
 }
 
-/// Rewrites every duration expression of `q`; returns `None` when nothing needed rewriting.
-pub(crate) fn rewrite(q: &str, ctx: DurationContext) -> Result<Option<String>, String> {
+/// The experimental `anchored` / `smoothed` modifiers of a range selector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RangeExt {
+    Anchored,
+    Smoothed,
+}
+
+/// Result of [`rewrite`]: the new text (if anything changed) and, for range selectors
+/// followed by `anchored`/`smoothed`, their 0-based position among the range selectors.
+#[derive(Debug, Default)]
+pub(crate) struct Rewritten {
+    pub text: Option<String>,
+    pub extended: Vec<(usize, RangeExt)>,
+}
+
+/// Rewrites every duration expression of `q` and strips `anchored`/`smoothed` (recording
+/// which range selector carried them).
+pub(crate) fn rewrite_all(q: &str, ctx: DurationContext) -> Result<Rewritten, String> {
+    let mut extended = Vec::new();
+    let text = rewrite_inner(q, ctx, &mut extended)?;
+    Ok(Rewritten { text, extended })
+}
+
+#[cfg(test)]
+fn rewrite(q: &str, ctx: DurationContext) -> Result<Option<String>, String> {
+    rewrite_inner(q, ctx, &mut Vec::new())
+}
+
+fn rewrite_inner(q: &str, ctx: DurationContext, extended: &mut Vec<(usize, RangeExt)>) -> Result<Option<String>, String> {
     let b = q.as_bytes();
     let mut out = String::with_capacity(q.len());
     let mut changed = false;
+    let mut range_selectors = 0usize;
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -86,6 +115,25 @@ pub(crate) fn rewrite(q: &str, ctx: DurationContext) -> Result<Option<String>, S
                 changed = true;
             }
             i += rel + 1;
+            if parts.len() == 1 {
+                // A range selector (not a subquery): look for `anchored` / `smoothed`.
+                let mut j = i;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                let word_len = q[j..].bytes().take_while(|c| is_ident_byte(*c)).count();
+                let ext = match &q[j..j + word_len] {
+                    "anchored" => Some(RangeExt::Anchored),
+                    "smoothed" => Some(RangeExt::Smoothed),
+                    _ => None,
+                };
+                if let Some(e) = ext {
+                    extended.push((range_selectors, e));
+                    i = j + word_len;
+                    changed = true;
+                }
+                range_selectors += 1;
+            }
             continue;
         }
         if (c == b'o' || c == b'O')
@@ -408,5 +456,8 @@ mod tests {
         assert_eq!(rw("x offset 5m"), "x offset 5m");
         assert_eq!(rw("x offset -min_of(step(), 1s)+8000"), "x offset -1000ms+8000");
         assert_eq!(rw("x offset range()"), "x ");
+        let r = rewrite_all("rate(a[1m]) + increase(b[5m:1m]) + rate(c[2m] smoothed)", C).unwrap();
+        assert_eq!(r.text.as_deref(), Some("rate(a[1m]) + increase(b[5m:1m]) + rate(c[2m])"));
+        assert_eq!(r.extended, vec![(1, RangeExt::Smoothed)]);
     }
 }

@@ -140,10 +140,11 @@ impl Engine {
                         step_s: if is_range { steps.step as f64 / 1000.0 } else { 0.0 },
                         range_s: (steps.end - steps.start) as f64 / 1000.0,
                     };
-                    let rewritten = crate::durexpr::rewrite(text, ctx).map_err(QueryError::Parse)?;
-                    let expr = parse(rewritten.as_deref().unwrap_or(text))?;
+                    let rewritten = crate::durexpr::rewrite_all(text, ctx).map_err(QueryError::Parse)?;
+                    let expr = parse(rewritten.text.as_deref().unwrap_or(text))?;
                     let mut ev =
                         Evaluator::new(q, text, &steps, lookback, &self.opts, deadline, opts.cancel.clone());
+                    ev.register_extended(&expr, &rewritten.extended);
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         finish(&mut ev, &expr, &steps, is_range)
                     }));

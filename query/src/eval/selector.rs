@@ -193,6 +193,19 @@ impl Evaluator<'_> {
         Ok(out)
     }
 
+    /// Raw selection over `[mint, maxt]` (stale markers included), for callers with their own
+    /// window rules.
+    pub(crate) fn select_raw(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        func: Option<&str>,
+    ) -> Result<Vec<Series>, QueryError> {
+        let hints = SelectHints { start: mint, end: maxt, step: 0, range: 0, func: func.map(str::to_string) };
+        self.select(vs, mint, maxt, &hints)
+    }
+
     /// A range selector: the samples of every series over the union of all step windows.
     pub(crate) fn matrix_selector(
         &mut self,

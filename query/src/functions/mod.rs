@@ -4,6 +4,7 @@
 //! per-window / per-value math lives in [`kernels`] (pure, owned by the funcs helper); [`range`]
 //! maps range functions onto them, [`labels`] and [`histogram`] hold the label-aware parts.
 
+pub(crate) mod extended;
 pub(crate) mod histogram;
 pub(crate) mod info;
 pub mod kernels;
@@ -303,6 +304,11 @@ fn range_call(
     let mut params: Vec<Vec<f64>> = Vec::new();
     for p in &param_args {
         params.push(ev.eval_scalar(p, s)?);
+    }
+    if let Expr::MatrixSelector(ms) = unwrap_parens(matrix_arg)
+        && let Some(&ext) = ev.extended.get(&(ms as *const _ as usize))
+    {
+        return extended::call(ev, name, ms, ext, s);
     }
     let m = eval_range_arg(ev, matrix_arg, s, name)?;
     if name == "quantile_over_time"
