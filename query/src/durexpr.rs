@@ -62,7 +62,11 @@ fn rewrite(q: &str, ctx: DurationContext) -> Result<Option<String>, String> {
     rewrite_inner(q, ctx, &mut Vec::new())
 }
 
-fn rewrite_inner(q: &str, ctx: DurationContext, extended: &mut Vec<(usize, RangeExt)>) -> Result<Option<String>, String> {
+fn rewrite_inner(
+    q: &str,
+    ctx: DurationContext,
+    extended: &mut Vec<(usize, RangeExt)>,
+) -> Result<Option<String>, String> {
     let b = q.as_bytes();
     let mut out = String::with_capacity(q.len());
     let mut changed = false;

@@ -15,9 +15,9 @@ use crate::eval::{Evaluator, SSeries, Steps, Val};
 /// Checks that `func` accepts the modifier (before any data is read, like Prometheus).
 pub(crate) fn validate(func: &str, ext: RangeExt) -> Result<(), QueryError> {
     match ext {
-        RangeExt::Smoothed if !matches!(func, "delta" | "increase" | "rate") => Err(QueryError::exec(format!(
-            "smoothed modifier can only be used with: delta, increase, rate - not with {func}"
-        ))),
+        RangeExt::Smoothed if !matches!(func, "delta" | "increase" | "rate") => Err(QueryError::exec(
+            format!("smoothed modifier can only be used with: delta, increase, rate - not with {func}"),
+        )),
         RangeExt::Anchored if !matches!(func, "changes" | "delta" | "increase" | "rate" | "resets") => {
             Err(QueryError::exec(format!(
                 "anchored modifier can only be used with: changes, delta, increase, rate, resets - not with {func}"
@@ -55,7 +55,9 @@ fn anchored(func: &str, s: &[Sample], start: i64, end: i64, lookback: i64) -> Op
         "delta" => last - first,
         "increase" => counter_increase(seq.iter().copied()),
         "rate" => counter_increase(seq.iter().copied()) / range_s,
-        "changes" => seq.windows(2).filter(|w| w[0] != w[1] && !(w[0].is_nan() && w[1].is_nan())).count() as f64,
+        "changes" => {
+            seq.windows(2).filter(|w| w[0] != w[1] && !(w[0].is_nan() && w[1].is_nan())).count() as f64
+        }
         _ => seq.windows(2).filter(|w| w[1] < w[0]).count() as f64,
     })
 }
@@ -79,6 +81,10 @@ fn boundary(s: &[Sample], b: i64, lookback: i64, counter: bool) -> Option<f64> {
 
 fn smoothed(func: &str, s: &[Sample], start: i64, end: i64, lookback: i64) -> Option<f64> {
     let counter = func != "delta";
+    // Data only before or only after the window gives no result.
+    if s.partition_point(|p| p.t <= end) == 0 || s.partition_point(|p| p.t <= start) == s.len() {
+        return None;
+    }
     let first = boundary(s, start, lookback, counter)?;
     let last = boundary(s, end, lookback, counter)?;
     if func == "delta" {
