@@ -104,6 +104,12 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
     match name {
         "time" => Ok(Val::Scalar((0..s.n).map(|i| s.ts(i) as f64 / 1000.0).collect())),
         "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; s.n])),
+        "min_of" | "max_of" => {
+            let a = ev.eval_scalar(args[0], s)?;
+            let b = ev.eval_scalar(args[1], s)?;
+            let f = if name == "min_of" { km::min_of } else { km::max_of };
+            Ok(Val::Scalar(a.iter().zip(&b).map(|(&x, &y)| f(x, y)).collect()))
+        }
         "start" => Ok(Val::Scalar(vec![ev.query_start as f64 / 1000.0; s.n])),
         "end" => Ok(Val::Scalar(vec![ev.query_end as f64 / 1000.0; s.n])),
         "step" => {
