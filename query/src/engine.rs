@@ -27,7 +27,8 @@ pub const RANGE_POINTS_MAX: i64 = 11_000;
 pub struct EngineOptions {
     /// How far back an instant selector looks for a sample (ms). Prometheus default: 5m.
     pub lookback_delta_ms: i64,
-    /// Most samples a query may hold (loaded samples plus produced points).
+    /// Most samples a query may load and produce (storage samples plus selector/subquery
+    /// points, summed over the query); past it the query fails with `TooManySamples`.
     pub max_samples: usize,
     /// Wall-clock limit of one query.
     pub timeout: Duration,

@@ -204,12 +204,6 @@ impl<'a> Evaluator<'a> {
         self.max_samples
     }
 
-    /// Releases `n` samples from the accounting (intermediate results dropped).
-    #[allow(dead_code)]
-    pub fn release_samples(&mut self, n: usize) {
-        self.current_samples = self.current_samples.saturating_sub(n);
-    }
-
     /// 1-based line and column of the first occurrence of `needle` in the query text.
     pub fn position_of(&self, needle: &str) -> (usize, usize) {
         let off = if needle.is_empty() { None } else { self.text.find(needle) }.unwrap_or(0);
