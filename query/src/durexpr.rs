@@ -140,6 +140,25 @@ fn rewrite_inner(
             }
             continue;
         }
+        if c == b's'
+            && q[i..].starts_with("smoothed")
+            && (i == 0 || !is_ident_byte(b[i - 1]))
+            && b.get(i + 8).is_none_or(|x| !is_ident_byte(*x))
+            && let Some(pos) = selector_end(&out)
+        {
+            // `<instant selector> [@ t] [offset d] smoothed`: mark the selector with a matcher
+            // every series satisfies; the evaluator recognises and removes it.
+            if out[..pos].ends_with('}') {
+                let inner_empty = out[..pos - 1].trim_end().ends_with('{');
+                let mark = if inner_empty { SMOOTHED_MARK.to_string() } else { format!(",{SMOOTHED_MARK}") };
+                out.insert_str(pos - 1, &mark);
+            } else {
+                out.insert_str(pos, &format!("{{{SMOOTHED_MARK}}}"));
+            }
+            i += 8;
+            changed = true;
+            continue;
+        }
         if (c == b'o' || c == b'O')
             && q[i..].len() >= 6
             && q[i..i + 6].eq_ignore_ascii_case("offset")
@@ -187,6 +206,51 @@ fn rewrite_inner(
         i += ch.len_utf8();
     }
     Ok(changed.then_some(out))
+}
+
+/// Matcher injected into a `smoothed` instant selector (matches every series).
+pub(crate) const SMOOTHED_MARK_LABEL: &str = "__cairn_smoothed__";
+const SMOOTHED_MARK: &str = "__cairn_smoothed__=\"\"";
+
+/// Byte position just after the instant selector that ends `out` (before any trailing
+/// `@ …` / `offset …` clauses), if `out` ends with one.
+fn selector_end(out: &str) -> Option<usize> {
+    let mut end = out.trim_end().len();
+    // Strip up to two trailing modifier clauses.
+    for _ in 0..2 {
+        let head = out[..end].trim_end();
+        let tok_start = head.rfind(|c: char| c.is_whitespace() || c == '@').map(|p| p + 1).unwrap_or(0);
+        let tok = &head[tok_start..];
+        let before = head[..tok_start].trim_end();
+        let lower = before.to_ascii_lowercase();
+        if !tok.is_empty() && (before.ends_with('@') || lower.ends_with("offset")) {
+            let kw_len = if before.ends_with('@') { 1 } else { 6 };
+            end = before.len() - kw_len;
+        } else if head.ends_with('@') {
+            return None;
+        }
+    }
+    let head = out[..end].trim_end();
+    let last = head.bytes().last()?;
+    if last == b'}' {
+        return Some(head.len());
+    }
+    let word_start = head.bytes().rposition(|c| !is_ident_byte(c)).map(|p| p + 1).unwrap_or(0);
+    let word = head[word_start..].to_ascii_lowercase();
+    const KEYWORDS: [&str; 11] = [
+        "and",
+        "or",
+        "unless",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "bool",
+        "group_left",
+        "group_right",
+        "offset",
+    ];
+    (is_ident_byte(last) && !KEYWORDS.contains(&word.as_str())).then_some(head.len())
 }
 
 fn is_ident_byte(c: u8) -> bool {
@@ -463,5 +527,8 @@ mod tests {
         let r = rewrite_all("rate(a[1m]) + increase(b[5m:1m]) + rate(c[2m] smoothed)", C).unwrap();
         assert_eq!(r.text.as_deref(), Some("rate(a[1m]) + increase(b[5m:1m]) + rate(c[2m])"));
         assert_eq!(r.extended, vec![(1, RangeExt::Smoothed)]);
+        assert_eq!(rw("metric smoothed"), "metric{__cairn_smoothed__=\"\"} ");
+        assert_eq!(rw("m{a=\"b\"} @ 100 smoothed + 0"), "m{a=\"b\",__cairn_smoothed__=\"\"} @ 100  + 0");
+        assert_eq!(rw("m offset -100 smoothed"), "m{__cairn_smoothed__=\"\"} offset -100 ");
     }
 }

@@ -42,7 +42,7 @@ pub(crate) fn to_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, Quer
         if let Some(n) = &vs.name {
             out.push(Matcher::equal(cairn_format::METRIC_NAME, n.clone()));
         }
-        for m in ms {
+        for m in ms.iter().filter(|m| m.name != crate::durexpr::SMOOTHED_MARK_LABEL) {
             let op = match m.op {
                 PMatchOp::Equal => MatchOp::Equal,
                 PMatchOp::NotEqual => MatchOp::NotEqual,
@@ -126,9 +126,25 @@ impl Evaluator<'_> {
         let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
             return Ok(Vec::new());
         };
+        let lookback = self.lookback;
+        if vs.matchers.matchers.iter().any(|m| m.name == crate::durexpr::SMOOTHED_MARK_LABEL) {
+            // `smoothed`: the value interpolated at each step between its neighbours.
+            let series = self.select_raw(vs, lo - lookback + 1, hi + lookback, None)?;
+            let mut out = Vec::with_capacity(series.len());
+            for ser in series {
+                let smp: Vec<Sample> = ser.samples.into_iter().filter(|p| !is_stale_nan(p.v)).collect();
+                let vals: Vec<Option<f64>> = ends
+                    .iter()
+                    .map(|&e| crate::functions::extended::boundary(&smp, e, lookback, false))
+                    .collect();
+                if vals.iter().any(Option::is_some) {
+                    out.push(SSeries { labels: ser.labels, vals, drop_name: false });
+                }
+            }
+            return Ok(out);
+        }
         let hints = SelectHints { start: lo, end: hi, step: s.step, range: 0, func: None };
         let series = self.select(vs, lo - self.lookback + 1, hi, &hints)?;
-        let lookback = self.lookback;
         let mut out = Vec::with_capacity(series.len());
         for ser in series {
             let mut vals = vec![None; s.n];

@@ -63,7 +63,7 @@ fn anchored(func: &str, s: &[Sample], start: i64, end: i64, lookback: i64) -> Op
 }
 
 /// Value at `b`, interpolated between its neighbours within the lookback.
-fn boundary(s: &[Sample], b: i64, lookback: i64, counter: bool) -> Option<f64> {
+pub(crate) fn boundary(s: &[Sample], b: i64, lookback: i64, counter: bool) -> Option<f64> {
     let k = s.partition_point(|p| p.t <= b);
     let prev = (k > 0 && s[k - 1].t > b - lookback).then(|| s[k - 1]);
     let next = (k < s.len() && s[k].t <= b + lookback).then(|| s[k]);
