@@ -118,3 +118,12 @@ fn deep_nesting_and_huge_input_do_not_crash() {
     let q = "1".repeat(cairn_query::engine::QUERY_LEN_MAX_BYTES + 1);
     assert_eq!(e.instant_query(&st, &q, 0, &o).unwrap_err().kind(), ErrorKind::BadData);
 }
+
+#[test]
+fn public_parse_is_guarded() {
+    assert!(cairn_query::parse("sum by (a) (rate(x[5m]))").is_ok());
+    assert_eq!(cairn_query::parse("sum(").unwrap_err().kind(), ErrorKind::BadData);
+    assert!(cairn_query::parse("x[1e30]").is_err());
+    let deep = format!("{}1{}", "(".repeat(10_000), ")".repeat(10_000));
+    assert!(cairn_query::parse(&deep).is_ok());
+}
