@@ -245,12 +245,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
         "histogram_quantile" => histogram::histogram_quantile(ev, &args, s),
         "info" => info::info(ev, &args, s),
         "histogram_fraction" => histogram::histogram_fraction(ev, &args, s),
-        "histogram_count"
-        | "histogram_sum"
-        | "histogram_avg"
-        | "histogram_stddev"
-        | "histogram_stdvar"
-        | "histogram_quantiles" => {
+        "histogram_quantiles" => histogram::histogram_quantiles(ev, &args, s),
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev" | "histogram_stdvar" => {
             // Native histograms only; float samples produce no output.
             for a in &args {
                 ev.eval(a, s)?;
