@@ -67,9 +67,11 @@ fn rewrite_inner(
     ctx: DurationContext,
     extended: &mut Vec<(usize, RangeExt)>,
 ) -> Result<Option<String>, String> {
+    let marked = info_prepass(q);
+    let mut changed = marked.is_some();
+    let q = marked.as_deref().unwrap_or(q);
     let b = q.as_bytes();
     let mut out = String::with_capacity(q.len());
-    let mut changed = false;
     let mut range_selectors = 0usize;
     let mut i = 0;
     while i < b.len() {
@@ -211,6 +213,95 @@ fn rewrite_inner(
 /// Matcher injected into a `smoothed` instant selector (matches every series).
 pub(crate) const SMOOTHED_MARK_LABEL: &str = "__cairn_smoothed__";
 const SMOOTHED_MARK: &str = "__cairn_smoothed__=\"\"";
+
+/// Matcher injected into `info()`'s label selector (never matches the empty string).
+pub(crate) const INFO_MARK_LABEL: &str = "__cairn_info__";
+
+/// For `info(<expr>, {…})` at the start of `s` whose selector has only matchers that accept
+/// the empty string, returns where (offset in `s`) and what to insert before its `}`.
+fn mark_info_selector(s: &str) -> Option<(usize, String)> {
+    let open = s.find('(')?;
+    let len = balanced_len(&s[open..])?;
+    let inner = &s[open + 1..open + len - 1];
+    // The last top-level comma separates the selector argument.
+    let mut depth = 0i32;
+    let mut comma = None;
+    let mut quote: Option<char> = None;
+    for (k, ch) in inner.char_indices() {
+        match quote {
+            Some(qc) => {
+                if ch == qc {
+                    quote = None;
+                }
+            }
+            None => match ch {
+                '"' | '\'' | '`' => quote = Some(ch),
+                '(' | '{' | '[' => depth += 1,
+                ')' | '}' | ']' => depth -= 1,
+                ',' if depth == 0 => comma = Some(k),
+                _ => {}
+            },
+        }
+    }
+    let c = comma?;
+    let sel = inner[c + 1..].trim();
+    if !(sel.starts_with('{') && sel.ends_with('}')) {
+        return None;
+    }
+    let body = sel[1..sel.len() - 1].trim();
+    let probe_sep = if body.is_empty() { "" } else { "," };
+    let parsed = promql_parser::parser::parse(&format!("{{{body}{probe_sep}__cairn_probe__=\"x\"}}")).ok()?;
+    let promql_parser::parser::Expr::VectorSelector(vs) = parsed else { return None };
+    let all_empty =
+        vs.matchers.matchers.iter().filter(|m| m.name != "__cairn_probe__").all(|m| m.is_match(""));
+    if !all_empty {
+        return None;
+    }
+    let sep = if body.is_empty() { "" } else { "," };
+    // Offset of the selector's closing brace: the end of `inner`, minus trailing blanks.
+    let close = open + 1 + inner.trim_end().len() - 1;
+    Some((close, format!("{sep}{INFO_MARK_LABEL}=~\".+\"")))
+}
+
+/// Adds the `info()` marker matcher wherever it is needed (see [`mark_info_selector`]).
+fn info_prepass(q: &str) -> Option<String> {
+    let mut inserts: Vec<(usize, String)> = Vec::new();
+    let b = q.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(qc) => {
+                if c == b'\\' && qc != b'`' {
+                    i += 1;
+                } else if c == qc {
+                    quote = None;
+                }
+            }
+            None => {
+                if c == b'"' || c == b'\'' || c == b'`' {
+                    quote = Some(c);
+                } else if q[i..].starts_with("info")
+                    && (i == 0 || !is_ident_byte(b[i - 1]))
+                    && q[i + 4..].trim_start().starts_with('(')
+                    && let Some((at, text)) = mark_info_selector(&q[i..])
+                {
+                    inserts.push((i + at, text));
+                }
+            }
+        }
+        i += 1;
+    }
+    if inserts.is_empty() {
+        return None;
+    }
+    let mut out = q.to_string();
+    for (at, text) in inserts.into_iter().rev() {
+        out.insert_str(at, &text);
+    }
+    Some(out)
+}
 
 /// Byte position just after the instant selector that ends `out` (before any trailing
 /// `@ …` / `offset …` clauses), if `out` ends with one.
@@ -530,5 +621,8 @@ mod tests {
         assert_eq!(rw("metric smoothed"), "metric{__cairn_smoothed__=\"\"} ");
         assert_eq!(rw("m{a=\"b\"} @ 100 smoothed + 0"), "m{a=\"b\",__cairn_smoothed__=\"\"} @ 100  + 0");
         assert_eq!(rw("m offset -100 smoothed"), "m{__cairn_smoothed__=\"\"} offset -100 ");
+        assert_eq!(rw("info(m, {data=~\".*\"})"), "info(m, {data=~\".*\",__cairn_info__=~\".+\"})");
+        assert_eq!(rw("info(rate(m[1m+1m]), {})"), "info(rate(m[120000ms]), {__cairn_info__=~\".+\"})");
+        assert_eq!(rw("info(m, {data=~\".+\"})"), "info(m, {data=~\".+\"})");
     }
 }

@@ -42,7 +42,9 @@ pub(crate) fn to_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, Quer
         if let Some(n) = &vs.name {
             out.push(Matcher::equal(cairn_format::METRIC_NAME, n.clone()));
         }
-        for m in ms.iter().filter(|m| m.name != crate::durexpr::SMOOTHED_MARK_LABEL) {
+        for m in ms.iter().filter(|m| {
+            m.name != crate::durexpr::SMOOTHED_MARK_LABEL && m.name != crate::durexpr::INFO_MARK_LABEL
+        }) {
             let op = match m.op {
                 PMatchOp::Equal => MatchOp::Equal,
                 PMatchOp::NotEqual => MatchOp::NotEqual,
