@@ -42,7 +42,9 @@ pub(crate) fn to_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, Quer
         if let Some(n) = &vs.name {
             out.push(Matcher::equal(cairn_format::METRIC_NAME, n.clone()));
         }
-        for m in ms {
+        for m in ms.iter().filter(|m| {
+            m.name != crate::durexpr::SMOOTHED_MARK_LABEL && m.name != crate::durexpr::INFO_MARK_LABEL
+        }) {
             let op = match m.op {
                 PMatchOp::Equal => MatchOp::Equal,
                 PMatchOp::NotEqual => MatchOp::NotEqual,
@@ -126,9 +128,25 @@ impl Evaluator<'_> {
         let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
             return Ok(Vec::new());
         };
+        let lookback = self.lookback;
+        if vs.matchers.matchers.iter().any(|m| m.name == crate::durexpr::SMOOTHED_MARK_LABEL) {
+            // `smoothed`: the value interpolated at each step between its neighbours.
+            let series = self.select_raw(vs, lo - lookback + 1, hi + lookback, None)?;
+            let mut out = Vec::with_capacity(series.len());
+            for ser in series {
+                let smp: Vec<Sample> = ser.samples.into_iter().filter(|p| !is_stale_nan(p.v)).collect();
+                let vals: Vec<Option<f64>> = ends
+                    .iter()
+                    .map(|&e| crate::functions::extended::boundary(&smp, e, lookback, false))
+                    .collect();
+                if vals.iter().any(Option::is_some) {
+                    out.push(SSeries { labels: ser.labels, vals, drop_name: false });
+                }
+            }
+            return Ok(out);
+        }
         let hints = SelectHints { start: lo, end: hi, step: s.step, range: 0, func: None };
         let series = self.select(vs, lo - self.lookback + 1, hi, &hints)?;
-        let lookback = self.lookback;
         let mut out = Vec::with_capacity(series.len());
         for ser in series {
             let mut vals = vec![None; s.n];
@@ -191,6 +209,19 @@ impl Evaluator<'_> {
             out.push((SSeries { labels: ser.labels, vals, drop_name: false }, ts));
         }
         Ok(out)
+    }
+
+    /// Raw selection over `[mint, maxt]` (stale markers included), for callers with their own
+    /// window rules.
+    pub(crate) fn select_raw(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        func: Option<&str>,
+    ) -> Result<Vec<Series>, QueryError> {
+        let hints = SelectHints { start: mint, end: maxt, step: 0, range: 0, func: func.map(str::to_string) };
+        self.select(vs, mint, maxt, &hints)
     }
 
     /// A range selector: the samples of every series over the union of all step windows.

@@ -4,6 +4,7 @@
 //! per-window / per-value math lives in [`kernels`] (pure, owned by the funcs helper); [`range`]
 //! maps range functions onto them, [`labels`] and [`histogram`] hold the label-aware parts.
 
+pub(crate) mod extended;
 pub(crate) mod histogram;
 pub(crate) mod info;
 pub mod kernels;
@@ -103,6 +104,12 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
     match name {
         "time" => Ok(Val::Scalar((0..s.n).map(|i| s.ts(i) as f64 / 1000.0).collect())),
         "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; s.n])),
+        "min_of" | "max_of" => {
+            let a = ev.eval_scalar(args[0], s)?;
+            let b = ev.eval_scalar(args[1], s)?;
+            let f = if name == "min_of" { km::min_of } else { km::max_of };
+            Ok(Val::Scalar(a.iter().zip(&b).map(|(&x, &y)| f(x, y)).collect()))
+        }
         "start" => Ok(Val::Scalar(vec![ev.query_start as f64 / 1000.0; s.n])),
         "end" => Ok(Val::Scalar(vec![ev.query_end as f64 / 1000.0; s.n])),
         "step" => {
@@ -238,12 +245,8 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
         "histogram_quantile" => histogram::histogram_quantile(ev, &args, s),
         "info" => info::info(ev, &args, s),
         "histogram_fraction" => histogram::histogram_fraction(ev, &args, s),
-        "histogram_count"
-        | "histogram_sum"
-        | "histogram_avg"
-        | "histogram_stddev"
-        | "histogram_stdvar"
-        | "histogram_quantiles" => {
+        "histogram_quantiles" => histogram::histogram_quantiles(ev, &args, s),
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev" | "histogram_stdvar" => {
             // Native histograms only; float samples produce no output.
             for a in &args {
                 ev.eval(a, s)?;
@@ -303,6 +306,11 @@ fn range_call(
     let mut params: Vec<Vec<f64>> = Vec::new();
     for p in &param_args {
         params.push(ev.eval_scalar(p, s)?);
+    }
+    if let Expr::MatrixSelector(ms) = unwrap_parens(matrix_arg)
+        && let Some(&ext) = ev.extended.get(&(ms as *const _ as usize))
+    {
+        return extended::call(ev, name, ms, ext, s);
     }
     let m = eval_range_arg(ev, matrix_arg, s, name)?;
     if name == "quantile_over_time"
