@@ -82,3 +82,6 @@ impl RemoteError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod interop_tests;
