@@ -199,24 +199,21 @@ async fn real_prometheus_writes_and_reads() {
     let url = format!("http://{prom}/api/v1/query?query=cairn_interop_metric&time={}", now as f64 / 1000.0);
     let mut answer = serde_json::Value::Null;
     for _ in 0..40 {
-        if let Ok(resp) = client.get(&url).send().await {
-            if let Ok(v) = resp
-                .bytes()
-                .await
-                .map(|b| serde_json::from_slice::<serde_json::Value>(&b).unwrap_or_default())
-            {
-                if v["data"]["result"].as_array().is_some_and(|r| !r.is_empty()) {
-                    answer = v;
-                    break;
-                }
-            }
+        let body = match client.get(&url).send().await {
+            Ok(resp) => resp.bytes().await.unwrap_or_default(),
+            Err(_) => Default::default(),
+        };
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if v["data"]["result"].as_array().is_some_and(|r| !r.is_empty()) {
+            answer = v;
+            break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let result = &answer["data"]["result"][0];
     assert_eq!(result["metric"]["source"], "fake", "{answer}");
-    // The fake samples run from now-110s (42) to now-0s... in 10 s steps: the newest, at
-    // now - 0 s + (11 × 10 s - 110 s) = now, is 42 + 11 = 53.
+    // The fake samples run every 10 s from now-110 s (42) to now (53); the query at `now`
+    // returns the newest.
     assert_eq!(result["value"][1], "53", "{answer}");
     let m = state.lock().unwrap().read_matchers.clone();
     assert!(m.iter().any(|x| x == "__name__=cairn_interop_metric"), "{m:?}");
