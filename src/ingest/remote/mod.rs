@@ -8,9 +8,9 @@ pub mod read;
 pub mod write;
 
 pub use read::{
-    ChunkedFrameWriter, EncodedChunk, READ_FRAME_BYTES_MAX, SAMPLES_CONTENT_TYPE, STREAMED_CONTENT_TYPE,
-    decode_chunked_frames, decode_read_request, encode_chunked_frame, encode_read_response,
-    negotiate_response_type, query_matchers, series_frames, time_series,
+    ChunkedFrameWriter, EncodedChunk, READ_FRAME_BYTES_MAX, SAMPLES_CONTENT_TYPE, SAMPLES_PER_CHUNK,
+    STREAMED_CONTENT_TYPE, decode_chunked_frames, decode_read_request, encode_chunked_frame,
+    encode_read_response, negotiate_response_type, query_matchers, series_frames, time_series, xor_chunks,
 };
 pub use write::{SeriesSamples, WRITE_CONTENT_TYPE, WriteBatch, decode_write_request, write_batch};
 

@@ -103,6 +103,28 @@ pub struct EncodedChunk {
     pub data: Vec<u8>,
 }
 
+/// Samples per chunk when Cairn builds chunks for a streamed read (Prometheus's target).
+pub const SAMPLES_PER_CHUNK: usize = 120;
+
+/// Encodes time-ordered samples into XOR chunks of at most `samples_per_chunk` samples each
+/// (`cairn_format::XorEncoder`, the same bytes Prometheus produces).
+pub fn xor_chunks(samples: &[Sample], samples_per_chunk: usize) -> Vec<EncodedChunk> {
+    samples
+        .chunks(samples_per_chunk.max(1))
+        .map(|part| {
+            let mut enc = cairn_format::XorEncoder::new();
+            for s in part {
+                enc.append(s.t, s.v);
+            }
+            EncodedChunk {
+                min_time_ms: part.first().map_or(0, |s| s.t),
+                max_time_ms: part.last().map_or(0, |s| s.t),
+                data: enc.into_bytes(),
+            }
+        })
+        .collect()
+}
+
 /// Splits one series' XOR chunks into `ChunkedReadResponse` frames of about `frame_bytes_max`
 /// bytes of chunk data each, in order, as Prometheus's server does; every frame repeats the
 /// series' labels.
