@@ -5,10 +5,12 @@
 
 pub mod append;
 pub mod fetch;
+pub mod manager;
 pub mod target;
 
 pub use append::{AppendError, REPORT_SERIES, ScrapeLoop, ScrapeOptions, ScrapeReport, ScrapeSink};
 pub use fetch::{FetchError, Fetched, HttpScraper};
+pub use manager::{Health, ScrapeManager, SinkFactory, TargetStatus};
 pub use target::{Target, TargetError, populate_labels};
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,7 +25,7 @@ pub fn now_ms() -> i64 {
 pub async fn scrape_once(
     scraper: &HttpScraper,
     lp: &mut ScrapeLoop,
-    sink: &mut dyn ScrapeSink,
+    sink: &mut (dyn ScrapeSink + Send),
     url: &str,
     timeout: std::time::Duration,
 ) -> ScrapeReport {

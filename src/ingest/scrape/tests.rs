@@ -347,3 +347,115 @@ async fn scrapes_a_real_node_exporter() {
     assert!(r.up);
     assert_eq!(r.series_added, 0);
 }
+
+// ----- manager -----
+
+type Collected = Arc<Mutex<Vec<(Labels, i64, f64)>>>;
+
+/// Every target's sink appends into one shared, committed list.
+#[derive(Clone, Default)]
+struct SharedSink {
+    all: Collected,
+    pending: Vec<(Labels, i64, f64)>,
+}
+
+impl ScrapeSink for SharedSink {
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+        self.pending.push((labels.clone(), t, v));
+        Ok(())
+    }
+    fn commit(&mut self) -> Result<(), AppendError> {
+        self.all.lock().unwrap().append(&mut self.pending);
+        Ok(())
+    }
+    fn rollback(&mut self) {
+        self.pending.clear();
+    }
+}
+
+impl SinkFactory for SharedSink {
+    fn sink(&self) -> Box<dyn ScrapeSink + Send> {
+        Box::new(SharedSink { all: self.all.clone(), pending: Vec::new() })
+    }
+}
+
+/// Waits (bounded: 150 × 100 ms) until `cond` holds over the collected samples.
+async fn wait_for(all: &Collected, what: &str, cond: impl Fn(&[(Labels, i64, f64)]) -> bool) {
+    for _ in 0..150 {
+        if cond(&all.lock().unwrap()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn has_up(s: &[(Labels, i64, f64)], instance: &str, stale: bool) -> bool {
+    s.iter().any(|(l, _, v)| {
+        l.metric_name() == Some("up") && l.get("instance") == Some(instance) && is_stale_nan(*v) == stale
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manager_follows_config_and_file_sd() {
+    let a = start_server(Arc::new(Mutex::new(ServerState {
+        body: "a_metric 1\n".into(),
+        ..ServerState::default()
+    })))
+    .await;
+    let b = start_server(Arc::new(Mutex::new(ServerState {
+        body: "b_metric 2\n".into(),
+        ..ServerState::default()
+    })))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SharedSink::default();
+    let all = sink.all.clone();
+    let mgr = ScrapeManager::new(Arc::new(sink));
+
+    let c1 = Config::parse(
+        &format!("scrape_configs:\n  - job_name: m\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['{a}']\n"),
+        "m.yml",
+    )
+    .unwrap();
+    mgr.apply_config(&c1);
+    wait_for(&all, "first scrape of A", |s| has_up(s, &a.to_string(), false)).await;
+    let t = mgr.targets();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].scrape_url, format!("http://{a}/metrics"));
+    assert_eq!(t[0].health, Health::Up);
+    assert_eq!(t[0].labels.get("job"), Some("m"));
+
+    // Add file SD with B (the job's config changes, so its targets restart).
+    let sd = dir.path().join("targets.json");
+    std::fs::write(&sd, format!(r#"[{{"targets": ["{b}"], "labels": {{"team": "x"}}}}]"#)).unwrap();
+    let mut c2 = Config::parse(
+        &format!(
+            "scrape_configs:\n  - job_name: m\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['{a}']\n    file_sd_configs:\n      - files: ['*.json']\n"
+        ),
+        "m.yml",
+    )
+    .unwrap();
+    c2.base_dir = dir.path().to_path_buf();
+    mgr.apply_config(&c2);
+    wait_for(&all, "first scrape of B", |s| {
+        s.iter()
+            .any(|(l, _, v)| l.metric_name() == Some("b_metric") && l.get("team") == Some("x") && *v == 2.0)
+    })
+    .await;
+    assert_eq!(mgr.targets().len(), 2);
+
+    // B leaves the file: its series and report series get stale markers.
+    std::fs::write(&sd, "[]").unwrap();
+    wait_for(&all, "B to go stale", |s| has_up(s, &b.to_string(), true)).await;
+    assert!(
+        all.lock().unwrap().iter().any(|(l, _, v)| l.metric_name() == Some("b_metric") && is_stale_nan(*v))
+    );
+    assert_eq!(mgr.targets().len(), 1);
+
+    // Removing the job stops A the same way.
+    mgr.apply_config(&Config::parse("", "m.yml").unwrap());
+    wait_for(&all, "A to go stale", |s| has_up(s, &a.to_string(), true)).await;
+    assert!(mgr.targets().is_empty());
+    mgr.stop();
+}
