@@ -1,7 +1,7 @@
 //! Prometheus remote-write 1.0 (receive) and remote-read (serve) protocols: protobuf messages,
 //! body decoding within limits, validation, and response encoding. The HTTP handlers live in
 //! `api`; they map a [`RemoteError`] to [`RemoteError::http_status`] with its Display text as
-//! the body. Does not touch storage.
+//! the body. Does not touch storage. Wire format page: `remote.md` beside this file.
 
 pub mod proto;
 pub mod read;
