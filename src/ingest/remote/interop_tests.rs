@@ -119,7 +119,7 @@ async fn start_receiver(state: Arc<Mutex<Received>>, now: i64) -> std::net::Sock
                         }
                         results.push(QueryResult { timeseries });
                     }
-                    let body = encode_read_response(&ReadResponse { results });
+                    let body = encode_read_response(&ReadResponse { results }).unwrap();
                     (StatusCode::OK, [(header::CONTENT_TYPE, SAMPLES_CONTENT_TYPE)], body)
                 }
             }),

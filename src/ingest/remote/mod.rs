@@ -62,19 +62,23 @@ pub enum RemoteError {
     InvalidMatcherType(i32),
     #[error("{0}")]
     InvalidMatcher(String),
+    #[error("read response cannot be encoded: {0}")]
+    ResponseTooLarge(String),
     #[error("corrupt chunked read frame at byte {offset}: {reason}")]
     CorruptFrame { offset: usize, reason: String },
 }
 
 impl RemoteError {
     /// The HTTP status for this error: 415 for a wrong media type or encoding, 413 for an
-    /// oversized body, 400 for anything else. All are 4xx so that senders do not retry.
+    /// oversized body, 500 for a response Cairn cannot encode, 400 for anything else. Request
+    /// errors are 4xx so that senders do not retry them.
     pub fn http_status(&self) -> u16 {
         match self {
             RemoteError::WrongContentType(_)
             | RemoteError::RemoteWrite2Unsupported
             | RemoteError::UnsupportedEncoding(_) => 415,
             RemoteError::BodyTooLarge { .. } | RemoteError::DecompressedTooLarge { .. } => 413,
+            RemoteError::ResponseTooLarge(_) => 500,
             _ => 400,
         }
     }

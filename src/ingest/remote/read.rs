@@ -86,12 +86,11 @@ pub fn time_series(labels: &Labels, samples: &[Sample]) -> TimeSeries {
     }
 }
 
-/// Encodes and snappy-compresses a samples response.
-pub fn encode_read_response(resp: &ReadResponse) -> Vec<u8> {
+/// Encodes and snappy-compresses a samples response. Fails only above snappy's block limit
+/// (about 4 GiB), which the query's sample limit keeps far away.
+pub fn encode_read_response(resp: &ReadResponse) -> Result<Vec<u8>, RemoteError> {
     let raw = resp.encode_to_vec();
-    // Compressing an in-memory buffer cannot fail except for inputs above snappy's 4 GiB
-    // block limit, which a response never reaches (the query's sample limit is far lower).
-    snap::raw::Encoder::new().compress_vec(&raw).unwrap_or_default()
+    snap::raw::Encoder::new().compress_vec(&raw).map_err(|e| RemoteError::ResponseTooLarge(e.to_string()))
 }
 
 /// One encoded chunk of a series: `[min_time_ms, max_time_ms]` and the chunk bytes exactly as

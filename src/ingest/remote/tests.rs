@@ -249,7 +249,7 @@ fn samples_response_encodes_snappy_protobuf() {
     let resp = proto::ReadResponse {
         results: vec![proto::QueryResult { timeseries: vec![time_series(&labels, &[Sample::new(5, 1.5)])] }],
     };
-    let body = encode_read_response(&resp);
+    let body = encode_read_response(&resp).unwrap();
     let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
     let back = proto::ReadResponse::decode(raw.as_slice()).unwrap();
     assert_eq!(back, resp);
