@@ -52,12 +52,13 @@ fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
 fn name_bytes_in_word(w: u64) -> usize {
     let ascii = !w & HIGH;
     let x = w & !HIGH;
-    let ok = (in_range(x, b'a', b'z')
-        | in_range(x, b'A', b'Z')
-        | in_range(x, b'0', b'9')
-        | in_range(x, b'_', b'_')
-        | in_range(x, b':', b':'))
-        & ascii;
+    // '0'..=':' is one range; setting bit 5 folds 'A'..='Z' onto 'a'..='z' and '_' onto 0x7f
+    // (only '_' and DEL map there, and DEL is excluded by the `x != 0x7f` term).
+    let folded = x | rep(0x20);
+    let not_del = !(in_range(x, 0x7f, 0x7f));
+    let ok =
+        (in_range(x, b'0', b':') | in_range(folded, b'a', b'z') | (in_range(folded, 0x7f, 0x7f) & not_del))
+            & ascii;
     let bad = !ok & HIGH;
     (bad.trailing_zeros() / 8) as usize
 }
