@@ -39,7 +39,7 @@ pub enum QueryError {
     /// The query text did not parse, or failed a static check.
     #[error("{0}")]
     Parse(String),
-    /// A parameter or argument was unusable (e.g. a bad regex in `label_replace`).
+    /// A static problem with the query (type mismatch, bad matcher regex, bad time range).
     #[error("{0}")]
     BadData(String),
     /// An evaluation error with Prometheus's text.

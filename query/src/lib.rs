@@ -4,6 +4,7 @@
 //! Entry point: [`Engine`] with [`Engine::instant_query`] and [`Engine::range_query`].
 //! Evaluation is step-vectorised: each AST node is evaluated once over all steps.
 
+mod durexpr;
 pub mod engine;
 pub mod error;
 pub(crate) mod eval;

@@ -17,7 +17,12 @@ pub mod tsdb;
 
 use crate::server::AppState;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+
+/// Largest request body buffered for remote write/read before Cairn's own (smaller,
+/// configurable) `body_size_bytes_max` is checked.
+const BODY_BYTES_HARD_MAX: usize = 256 << 20;
 
 /// All routes of the server.
 pub fn router(state: AppState) -> Router {
@@ -42,8 +47,10 @@ pub fn router(state: AppState) -> Router {
             post(tsdb::clean_tombstones).put(tsdb::clean_tombstones),
         )
         .route("/federate", get(federate::federate))
-        .route("/api/v1/write", post(remote::write))
-        .route("/api/v1/read", post(remote::read))
+        // The ingest limits (configurable, checked in `remote`) replace axum's 2 MiB default;
+        // the hard cap only bounds what is buffered before they run.
+        .route("/api/v1/write", post(remote::write).layer(DefaultBodyLimit::max(BODY_BYTES_HARD_MAX)))
+        .route("/api/v1/read", post(remote::read).layer(DefaultBodyLimit::max(BODY_BYTES_HARD_MAX)))
         .route("/api/v1/targets", get(targets::targets))
         .route("/api/v1/metadata", get(targets::metadata))
         .route("/api/v1/rules", get(rules::rules))

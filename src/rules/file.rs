@@ -64,7 +64,8 @@ impl<'de> Deserialize<'de> for Scalar {
                 Ok(Scalar(String::new()))
             }
         }
-        d.deserialize_any(V)
+        // As a string: YAML-1.1 plain scalars like `y`, `off`, `no` stay text (as go-yaml v3).
+        d.deserialize_string(V)
     }
 }
 
@@ -254,17 +255,10 @@ pub fn parse_rule_str(file: &str, text: &str) -> Result<RuleFile, Vec<RuleError>
                 }
             }
         };
-        let interval_ms = dur(&g.interval, &mut errors);
-        if interval_ms == Some(0) {
-            let l =
-                g.interval.as_ref().map(|i| (i.referenced.line(), i.referenced.column())).unwrap_or((gl, gc));
-            errors.push(err(l.0, l.1, format!("group \"{gname}\": interval must be greater than 0")));
-        }
+        // As Prometheus: a zero interval means the global one, a limit <= 0 means none.
+        let interval_ms = dur(&g.interval, &mut errors).filter(|&ms| ms > 0);
         let query_offset_ms = dur(&g.query_offset, &mut errors);
         let limit = g.limit.unwrap_or(0);
-        if limit < 0 {
-            errors.push(err(gl, gc, format!("group \"{gname}\": limit must not be negative")));
-        }
         let mut glabels = BTreeMap::new();
         for (k, v) in g.labels.unwrap_or_default() {
             if !is_valid_label_name(&k) || k == "__name__" {
@@ -493,5 +487,25 @@ groups:
             assert!(parse_expr(e).is_err(), "{e}");
         }
         assert!(parse_expr(&"-".repeat(100_000)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod scalar_tests {
+    use super::*;
+
+    #[test]
+    fn plain_scalars_stay_text() {
+        let f = parse_rule_str(
+            "s.yml",
+            "groups:\n  - name: off\n    rules:\n      - record: y\n        expr: 1\n        labels:\n          a: no\n          b: 2.50\n",
+        )
+        .unwrap();
+        let g = &f.groups[0];
+        assert_eq!(g.name, "off");
+        assert_eq!(g.rules[0].name(), "y");
+        assert_eq!(g.rules[0].expr, "1");
+        assert_eq!(g.rules[0].labels["a"], "no");
+        assert_eq!(g.rules[0].labels["b"], "2.50");
     }
 }

@@ -85,6 +85,8 @@ pub struct Group {
     pub metrics: GroupMetrics,
     /// Per rule: the series it wrote at the previous evaluation.
     prev_series: Mutex<Vec<HashSet<Labels>>>,
+    /// Series of rules removed by a reload, marked stale at the next evaluation.
+    pending_stale: Mutex<Vec<Labels>>,
 }
 
 impl Group {
@@ -106,6 +108,7 @@ impl Group {
             rules,
             metrics: GroupMetrics::default(),
             prev_series: Mutex::new(vec![HashSet::new(); n]),
+            pending_stale: Mutex::new(Vec::new()),
         }
     }
 
@@ -136,16 +139,29 @@ impl Group {
         self.metrics.last_eval_ms.load(Ordering::Relaxed) as i64
     }
 
-    /// Takes over rule state from the group of the same key before a reload.
+    /// Takes over rule state from the group of the same key before a reload. Rules match
+    /// by kind, name and labels, in order (duplicates pair up one to one); series of old
+    /// rules that found no match are marked stale at the next evaluation.
     pub fn copy_state(&self, old: &Group) {
         let old_prev = old.prev_series.lock();
         let mut prev = self.prev_series.lock();
+        let mut used = vec![false; old.rules.len()];
         for (i, r) in self.rules.iter().enumerate() {
-            let Some(j) = old.rules.iter().position(|o| o.key() == r.key()) else { continue };
+            let Some(j) = (0..old.rules.len()).find(|&j| !used[j] && old.rules[j].key() == r.key()) else {
+                continue;
+            };
+            used[j] = true;
             prev[i] = old_prev[j].clone();
             match (r, &old.rules[j]) {
                 (Rule::Alerting(n), Rule::Alerting(o)) => n.copy_state(o),
                 (n, o) => n.health().copy_from(o.health()),
+            }
+        }
+        let mut stale = self.pending_stale.lock();
+        stale.extend(old.pending_stale.lock().iter().cloned());
+        for (j, u) in used.iter().enumerate() {
+            if !u {
+                stale.extend(old_prev[j].iter().cloned());
             }
         }
         self.metrics.last_eval_ms.store(old.metrics.last_eval_ms.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -166,10 +182,12 @@ impl Group {
         for (i, rule) in self.rules.iter().enumerate() {
             let rstart = Instant::now();
             self.metrics.evaluations.fetch_add(1, Ordering::Relaxed);
-            let res = match rule {
+            // A panic in a querier or in rule code fails this rule, not the group's thread.
+            let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match rule {
                 Rule::Recording(r) => r.eval(ctx.querier, qts, self.limit),
                 Rule::Alerting(r) => r.eval(&env, ts, self.query_offset_ms, self.limit),
-            };
+            }))
+            .unwrap_or_else(|_| Err("panic during rule evaluation".to_string()));
             let outcome = match res {
                 Ok(samples) => self.write(i, qts, samples, ctx.appender),
                 Err(e) => Err(e),
@@ -179,6 +197,7 @@ impl Group {
             }
             rule.health().record(ts, rstart.elapsed().as_secs_f64(), &outcome);
         }
+        self.write_pending_stale(qts, ctx.appender);
         self.metrics.iterations.fetch_add(1, Ordering::Relaxed);
         self.metrics.last_duration_bits.store(start.elapsed().as_secs_f64().to_bits(), Ordering::Relaxed);
         self.metrics.last_eval_ms.store(ts.max(0) as u64, Ordering::Relaxed);
@@ -207,6 +226,22 @@ impl Group {
             return Ok(());
         }
         appender.append_batch(&batch)
+    }
+
+    /// Stale markers for series of rules dropped by a reload, unless a rule still writes them.
+    fn write_pending_stale(&self, qts: i64, appender: &dyn RuleAppender) {
+        let pending = std::mem::take(&mut *self.pending_stale.lock());
+        if pending.is_empty() {
+            return;
+        }
+        let live: HashSet<Labels> = self.prev_series.lock().iter().flatten().cloned().collect();
+        let batch: Vec<(Labels, i64, f64)> =
+            pending.into_iter().filter(|l| !live.contains(l)).map(|l| (l, qts, stale_nan())).collect();
+        if !batch.is_empty()
+            && let Err(e) = appender.append_batch(&batch)
+        {
+            tracing::warn!(group = %self.name, error = %e, "writing stale markers for removed rules failed");
+        }
     }
 
     /// Stale markers for everything this group wrote last (when the group is removed).
@@ -240,5 +275,62 @@ impl Group {
                 tracing::warn!(group = %self.name, rule = %a.name, error = %e, "restoring alert state failed");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct PanickingQuerier;
+    impl RuleQuerier for PanickingQuerier {
+        fn query(&self, _: &str, _: i64) -> Result<crate::rules::QueryValue, String> {
+            panic!("boom")
+        }
+    }
+    struct NullAppender;
+    impl RuleAppender for NullAppender {
+        fn append_batch(&self, _: &[(Labels, i64, f64)]) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_panicking_querier_fails_the_rule_not_the_group() {
+        let rules = vec![
+            Rule::Recording(RecordingRule::new("a".into(), "x".into(), BTreeMap::new())),
+            Rule::Alerting(AlertingRule::new("B".into(), "y".into(), 0, 0, BTreeMap::new(), BTreeMap::new())),
+        ];
+        let g = Group::new("g".into(), "f".into(), 1000, 0, 0, rules);
+        let ext = Labels::empty();
+        let ctx = EvalContext {
+            querier: &PanickingQuerier,
+            appender: &NullAppender,
+            external_labels: &ext,
+            external_url: "",
+        };
+        g.eval(5000, &ctx);
+        for r in &g.rules {
+            let h = r.health().snapshot();
+            assert_eq!((h.health, h.last_error.as_str()), ("err", "panic during rule evaluation"));
+        }
+        assert_eq!(g.metrics.failures.load(Ordering::Relaxed), 2);
+        assert_eq!(g.last_eval_ms(), 5000);
+    }
+
+    #[test]
+    fn eval_timestamps_are_aligned_with_a_stable_offset() {
+        let g = Group::new("g".into(), "f.yml".into(), 60_000, 0, 0, Vec::new());
+        let h = Group::new("h".into(), "f.yml".into(), 60_000, 0, 0, Vec::new());
+        let off = (g.hash() % 60_000) as i64;
+        assert_ne!(off, (h.hash() % 60_000) as i64, "different groups spread out");
+        for now in [0i64, 1, 59_999, 60_000 + off, 1_700_000_123_456] {
+            let ts = g.eval_timestamp(now);
+            assert!(ts <= now && now - ts < 60_000, "{now} -> {ts}");
+            assert_eq!((ts - off).rem_euclid(60_000), 0);
+        }
+        // Stable: the same group always gets the same offset.
+        let g2 = Group::new("g".into(), "f.yml".into(), 60_000, 0, 0, Vec::new());
+        assert_eq!(g.hash(), g2.hash());
     }
 }

@@ -6,6 +6,16 @@
 //! Owns no storage and no PromQL engine: rules read through [`RuleQuerier`] and write through
 //! [`RuleAppender`], which the server implements with the real engine and database. Owns no
 //! HTTP routes either: [`api`] renders `serde_json::Value`s that the server mounts.
+//!
+//! Wiring (server side): build a [`notifier::Notifier`] from `alerting.alertmanagers`
+//! ([`notifier::AlertmanagerConfig`] deserialises one entry; `alert_relabel_configs` go in as
+//! a [`notifier::RelabelFn`]), a [`RuleManager`] with [`ManagerOptions`] from `global`
+//! (evaluation_interval, external_labels, rule_query_offset) and the `--web.external-url`,
+//! then `load_with_options(&RuleManager::expand_globs(config_dir, &rule_files)?, Some(opts))`
+//! at start and on reload (errors keep the old rules and options) and
+//! [`notifier::Notifier::set_labels`] for changed external labels / relabelling. Mount [`api::rules_json`], [`api::alerts_json`],
+//! [`api::alertmanagers_json`]; add [`RuleManager::metrics`] to `/metrics` via a collector.
+//! [`local::EngineQuerier`] already implements [`RuleQuerier`] for any `Queryable`.
 
 pub mod alerting;
 pub mod api;
@@ -46,6 +56,8 @@ pub enum QueryValue {
 
 /// Instant PromQL queries at a given evaluation time (ms). Implemented by the server with the
 /// real engine over the database; implementations may be called from several threads.
+/// A range-vector expression (`ALERTS_FOR_STATE{...}[1h]`, used to restore alert state) must
+/// come back as [`QueryValue::Matrix`] with raw samples, stale markers included or not.
 pub trait RuleQuerier: Send + Sync {
     fn query(&self, expr: &str, t_ms: i64) -> Result<QueryValue, String>;
 }

@@ -9,7 +9,7 @@
 pub mod assets;
 
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, RawQuery};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -37,9 +37,17 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     for p in PAGE_PATHS {
         r = r.route(p, get(index));
     }
-    r.route("/classic/graph", get(|| async { Redirect::permanent("/query") }))
+    r.route("/classic/graph", get(classic_graph))
         .route("/static/{file}", get(static_file))
         .route("/favicon.ico", get(favicon))
+}
+
+/// Prometheus 2.x's classic UI path: redirect to the query page, keeping `g0.expr=…` panels.
+async fn classic_graph(RawQuery(q): RawQuery) -> Redirect {
+    match q {
+        Some(q) if !q.is_empty() => Redirect::permanent(&format!("/query?{q}")),
+        _ => Redirect::permanent("/query"),
+    }
 }
 
 async fn index(headers: HeaderMap) -> Response {

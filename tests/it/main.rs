@@ -2,6 +2,12 @@
 //! live in `util` (storage) and `support` (server processes, peers).
 
 mod browser;
+mod ingest_interop;
+mod promql_diff;
+mod remote_write_input;
+mod rules_alertmanager;
+mod rules_eval;
+mod rules_notifier;
 mod rules_promtool;
 mod storage_crash;
 mod storage_lock;

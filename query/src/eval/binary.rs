@@ -2,7 +2,7 @@
 //! operators `and`/`or`/`unless`, with Prometheus's vector matching (`on`/`ignoring`,
 //! `group_left`/`group_right`) and its error texts. Does not evaluate operands' children.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use cairn_format::{Labels, METRIC_NAME};
 use promql_parser::parser::token::{
@@ -58,6 +58,9 @@ struct Matching<'a> {
     card: &'a VectorMatchCardinality,
     on: bool,
     names: Vec<String>,
+    /// `fill_left(v)` / `fill_right(v)`: value used for a missing left / right operand.
+    fill_lhs: Option<f64>,
+    fill_rhs: Option<f64>,
 }
 
 fn signature(l: &Labels, on: bool, names: &[String]) -> Labels {
@@ -111,7 +114,12 @@ impl Evaluator<'_> {
                     None => (&default_card, false, Vec::new()),
                 };
                 let card = if is_set(op) { &VectorMatchCardinality::ManyToMany } else { card };
-                let m = Matching { card, on, names };
+                let (fill_lhs, fill_rhs) = b
+                    .modifier
+                    .as_ref()
+                    .map(|m| (m.fill_values.lhs, m.fill_values.rhs))
+                    .unwrap_or((None, None));
+                let m = Matching { card, on, names, fill_lhs, fill_rhs };
                 let out = if is_set(op) {
                     set_op(op, l, r, &m, s.n)
                 } else {
@@ -268,14 +276,24 @@ fn vector_vector(
     let mut out: Vec<SSeries> = Vec::new();
     // For one-to-one: per step, which signatures were already matched.
     let mut matched: HashMap<&Labels, Vec<bool>> = HashMap::new();
-    // For many-to-one: per step, result label sets already produced per signature.
-    let mut inserted: HashMap<Labels, Vec<bool>> = HashMap::new();
+    // For many-to-one: per result label set (canonical id), the steps already produced.
+    let mut canon: HashMap<Labels, usize> = HashMap::new();
+    let mut out_canon: Vec<usize> = Vec::new();
+    let mut inserted: Vec<Vec<bool>> = Vec::new();
+    // Fill values for a missing "one"-side / "many"-side operand. As in Prometheus, which
+    // swaps the operands of group_right internally, fill_right always fills the "one" side.
+    let (fill_one, fill_many) = (m.fill_rhs, m.fill_lhs);
+    let empty: Vec<usize> = Vec::new();
     for (mi, ms) in many.iter().enumerate() {
-        let Some(cands) = groups.get(&msig[mi]) else { continue };
+        let cands = groups.get(&msig[mi]).unwrap_or(&empty);
         for step in 0..n {
             let Some(mv) = ms.vals[step] else { continue };
-            let Some(&oi) = cands.iter().find(|&&i| one[i].vals[step].is_some()) else { continue };
-            let ov = one[oi].vals[step].unwrap_or(f64::NAN);
+            let found = cands.iter().find(|&&i| one[i].vals[step].is_some()).copied();
+            let (oi, ov) = match (found, fill_one) {
+                (Some(oi), _) => (oi, one[oi].vals[step].unwrap_or(f64::NAN)),
+                (None, Some(f)) => (usize::MAX, f),
+                (None, None) => continue,
+            };
             let (a, b) = if one_to_many { (ov, mv) } else { (mv, ov) };
             let (mut val, keep) = elem(op, a, b);
             if one_to_one {
@@ -296,14 +314,23 @@ fn vector_vector(
             let idx = match out_index.get(&key) {
                 Some(&i) => i,
                 None => {
-                    let labels = result_labels(&ms.labels, &one[oi].labels, m, one_to_one, &include);
+                    let one_labels = one.get(oi).map(|o| o.labels.clone()).unwrap_or_default();
+                    let labels = result_labels(&ms.labels, &one_labels, m, one_to_one, &include);
+                    if !one_to_one {
+                        let next = inserted.len();
+                        let c = *canon.entry(labels.clone()).or_insert(next);
+                        if c == next {
+                            inserted.push(vec![false; n]);
+                        }
+                        out_canon.push(c);
+                    }
                     out.push(SSeries { labels, vals: vec![None; n], drop_name: return_bool || !cmp });
                     out_index.insert(key, out.len() - 1);
                     out.len() - 1
                 }
             };
             if !one_to_one {
-                let e = inserted.entry(out[idx].labels.clone()).or_insert_with(|| vec![false; n]);
+                let e = &mut inserted[out_canon[idx]];
                 if e[step] {
                     return Err(QueryError::exec(
                         "multiple matches for labels: grouping labels must ensure unique matches",
@@ -312,6 +339,37 @@ fn vector_vector(
                 e[step] = true;
             }
             out[idx].vals[step] = Some(val);
+        }
+    }
+    if let Some(f) = fill_many {
+        // "One"-side series no "many"-side series matched: one result per match group.
+        let mut many_present: HashMap<&Labels, Vec<bool>> = HashMap::new();
+        for (mi, ms) in many.iter().enumerate() {
+            let e = many_present.entry(&msig[mi]).or_insert_with(|| vec![false; n]);
+            for (p, v) in e.iter_mut().zip(&ms.vals) {
+                *p |= v.is_some();
+            }
+        }
+        let mut filled: HashMap<&Labels, usize> = HashMap::new();
+        for (oi, os) in one.iter().enumerate() {
+            for step in 0..n {
+                let Some(ov) = os.vals[step] else { continue };
+                if many_present.get(&osig[oi]).is_some_and(|p| p[step]) {
+                    continue;
+                }
+                let (a, b) = if one_to_many { (ov, f) } else { (f, ov) };
+                let (mut val, keep) = elem(op, a, b);
+                if return_bool {
+                    val = if keep { 1.0 } else { 0.0 };
+                } else if !keep {
+                    continue;
+                }
+                let idx = *filled.entry(&osig[oi]).or_insert_with(|| {
+                    out.push(SSeries { labels: osig[oi].clone(), vals: vec![None; n], drop_name: false });
+                    out.len() - 1
+                });
+                out[idx].vals[step] = Some(val);
+            }
         }
     }
     Ok(out)

@@ -8,7 +8,7 @@ pub(crate) mod aggregate;
 pub(crate) mod binary;
 pub(crate) mod selector;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -16,6 +16,7 @@ use std::time::Instant;
 use cairn_format::{Labels, METRIC_NAME, Sample};
 use promql_parser::parser::Expr;
 
+use crate::durexpr::RangeExt;
 use crate::engine::EngineOptions;
 use crate::error::{DUPLICATE_LABELSET, QueryError};
 use crate::storage::Queryable;
@@ -127,6 +128,8 @@ pub(crate) struct Evaluator<'a> {
     pub warnings: Vec<String>,
     pub infos: Vec<String>,
     pub stats: QueryStats,
+    /// `anchored`/`smoothed` range selectors, keyed by the address of their AST node.
+    pub extended: HashMap<usize, RangeExt>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -154,6 +157,22 @@ impl<'a> Evaluator<'a> {
             warnings: Vec::new(),
             infos: Vec::new(),
             stats: QueryStats::default(),
+            extended: HashMap::new(),
+        }
+    }
+
+    /// Attaches the `anchored`/`smoothed` modifiers the text rewrite found to the range
+    /// selectors of `expr`, counted in source order.
+    pub fn register_extended(&mut self, expr: &Expr, ext: &[(usize, RangeExt)]) {
+        if ext.is_empty() {
+            return;
+        }
+        let mut order: Vec<usize> = Vec::new();
+        collect_matrix_selectors(expr, &mut order);
+        for &(idx, e) in ext {
+            if let Some(&addr) = order.get(idx) {
+                self.extended.insert(addr, e);
+            }
         }
     }
 
@@ -181,10 +200,8 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
-    /// Releases `n` samples from the accounting (intermediate results dropped).
-    #[allow(dead_code)]
-    pub fn release_samples(&mut self, n: usize) {
-        self.current_samples = self.current_samples.saturating_sub(n);
+    pub fn max_samples(&self) -> usize {
+        self.max_samples
     }
 
     /// 1-based line and column of the first occurrence of `needle` in the query text.
@@ -268,6 +285,28 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// Addresses of the range selectors of `e`, in source order.
+fn collect_matrix_selectors(e: &Expr, out: &mut Vec<usize>) {
+    match e {
+        Expr::MatrixSelector(ms) => out.push(ms as *const _ as usize),
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                collect_matrix_selectors(p, out);
+            }
+            collect_matrix_selectors(&a.expr, out);
+        }
+        Expr::Unary(u) => collect_matrix_selectors(&u.expr, out),
+        Expr::Binary(b) => {
+            collect_matrix_selectors(&b.lhs, out);
+            collect_matrix_selectors(&b.rhs, out);
+        }
+        Expr::Paren(p) => collect_matrix_selectors(&p.expr, out),
+        Expr::Subquery(s) => collect_matrix_selectors(&s.expr, out),
+        Expr::Call(c) => c.args.args.iter().for_each(|a| collect_matrix_selectors(a, out)),
+        _ => {}
+    }
+}
+
 /// Removes `__name__` (and `__type__`/`__unit__` with it).
 pub(crate) fn drop_reserved(l: &Labels) -> Labels {
     Labels::from_sorted(
@@ -295,30 +334,41 @@ pub(crate) fn cleanup_names(series: Vec<SSeries>) -> Result<Vec<SSeries>, QueryE
 
 /// Merges output series with identical label sets (as Prometheus's per-step output does)
 /// and fails if two of them have a value at the same step. Drops all-empty series.
-pub(crate) fn merge_series(series: Vec<SSeries>) -> Result<Vec<SSeries>, QueryError> {
-    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
-    let mut out: Vec<SSeries> = Vec::with_capacity(series.len());
-    for s in series {
-        if s.vals.iter().all(Option::is_none) {
-            continue;
-        }
-        match index.get(&s.labels) {
-            Some(&i) => {
-                let dst = &mut out[i];
-                for (d, v) in dst.vals.iter_mut().zip(s.vals) {
-                    if v.is_some() {
-                        if d.is_some() {
-                            return Err(QueryError::exec(DUPLICATE_LABELSET));
-                        }
-                        *d = v;
-                    }
+pub(crate) fn merge_series(mut series: Vec<SSeries>) -> Result<Vec<SSeries>, QueryError> {
+    series.retain(|s| s.vals.iter().any(Option::is_some));
+    // First pass borrows: find, for each series, the first earlier one with equal labels.
+    let mut target: Vec<Option<usize>> = vec![None; series.len()];
+    let mut any_dup = false;
+    {
+        let mut first: HashMap<&Labels, usize> = HashMap::with_capacity(series.len());
+        for (i, s) in series.iter().enumerate() {
+            match first.get(&s.labels) {
+                Some(&j) => {
+                    target[i] = Some(j);
+                    any_dup = true;
                 }
-            }
-            None => {
-                index.insert(s.labels.clone(), out.len());
-                out.push(s);
+                None => {
+                    first.insert(&s.labels, i);
+                }
             }
         }
     }
-    Ok(out)
+    if !any_dup {
+        return Ok(series);
+    }
+    let mut slots: Vec<Option<SSeries>> = series.into_iter().map(Some).collect();
+    for i in 0..slots.len() {
+        let Some(j) = target[i] else { continue };
+        let Some(src) = slots[i].take() else { continue };
+        let Some(dst) = slots[j].as_mut() else { continue };
+        for (d, v) in dst.vals.iter_mut().zip(src.vals) {
+            if v.is_some() {
+                if d.is_some() {
+                    return Err(QueryError::exec(DUPLICATE_LABELSET));
+                }
+                *d = v;
+            }
+        }
+    }
+    Ok(slots.into_iter().flatten().collect())
 }

@@ -47,10 +47,12 @@ pub(crate) fn label_replace(ev: &mut Evaluator<'_>, args: &[&Expr], s: &Steps) -
     let src = string_arg(ev, args[3], s)?;
     let re_str = string_arg(ev, args[4], s)?;
     let re = Regex::new(&format!("^(?s:{re_str})$")).map_err(|_| {
-        QueryError::BadData(format!("invalid regular expression in label_replace(): {re_str}"))
+        QueryError::Execution(format!("invalid regular expression in label_replace(): {re_str}"))
     })?;
     if !valid_label_name(&dst) {
-        return Err(QueryError::BadData(format!("invalid destination label name in label_replace(): {dst}")));
+        return Err(QueryError::Execution(format!(
+            "invalid destination label name in label_replace(): {dst}"
+        )));
     }
     let mut out = Vec::with_capacity(v.len());
     for mut ser in v {
@@ -76,12 +78,12 @@ pub(crate) fn label_join(ev: &mut Evaluator<'_>, args: &[&Expr], s: &Steps) -> R
     for a in &args[3..] {
         let src = string_arg(ev, a, s)?;
         if !valid_label_name(&src) {
-            return Err(QueryError::BadData(format!("invalid source label name in label_join(): {src}")));
+            return Err(QueryError::Execution(format!("invalid source label name in label_join(): {src}")));
         }
         srcs.push(src);
     }
     if !valid_label_name(&dst) {
-        return Err(QueryError::BadData(format!("invalid destination label name in label_join(): {dst}")));
+        return Err(QueryError::Execution(format!("invalid destination label name in label_join(): {dst}")));
     }
     let mut out = Vec::with_capacity(v.len());
     for mut ser in v {

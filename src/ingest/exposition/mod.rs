@@ -235,7 +235,7 @@ pub fn unescape_label_value(raw: &str) -> String {
 
 /// Resolves escapes in HELP text: `\\` and `\n`, plus `\"` in OpenMetrics.
 pub fn unescape_help(raw: &str, format: Format) -> Cow<'_, str> {
-    if !raw.contains('\\') {
+    if memchr::memchr(b'\\', raw.as_bytes()).is_none() {
         return Cow::Borrowed(raw);
     }
     Cow::Owned(unescape(raw, format == Format::OpenMetrics))

@@ -118,7 +118,10 @@ impl<'a> Parser<'a> {
     /// Position of the next `\n` at or after `p`, or the end of input.
     #[inline]
     fn eol(&self, p: usize) -> usize {
-        self.text.get(p..).and_then(|s| s.find('\n')).map_or(self.bytes.len(), |i| p + i)
+        match self.bytes.get(p..) {
+            Some(rest) => memchr::memchr(b'\n', rest).map_or(self.bytes.len(), |i| p + i),
+            None => self.bytes.len(),
+        }
     }
 
     fn validate(&mut self) -> Result<(), ParseError> {
@@ -138,6 +141,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline(always)]
     fn next_entry(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
         let b = self.bytes;
         loop {
@@ -204,6 +208,7 @@ impl<'a> Parser<'a> {
 
     // ----- text format comments -----
 
+    #[inline(always)]
     fn text_comment(&mut self, p: usize) -> Result<Option<Entry<'a>>, ParseError> {
         let b = self.bytes;
         let q = self.skip_ws(p + 1);
@@ -227,6 +232,7 @@ impl<'a> Parser<'a> {
         Ok(None)
     }
 
+    #[inline(always)]
     fn text_meta(&mut self, p: usize, help: bool) -> Result<Entry<'a>, ParseError> {
         let b = self.bytes;
         let start = self.skip_ws(p);
@@ -328,6 +334,7 @@ impl<'a> Parser<'a> {
     // ----- samples -----
 
     /// Checks a label block starting just after `{`; returns the position after `}`.
+    #[inline(always)]
     fn labels(&self, mut p: usize, om: bool) -> Result<usize, ParseError> {
         let b = self.bytes;
         loop {
@@ -427,6 +434,7 @@ impl<'a> Parser<'a> {
         Ok(q)
     }
 
+    #[inline(always)]
     fn sample(&mut self, start: usize) -> Result<Option<Entry<'a>>, ParseError> {
         let b = self.bytes;
         let om = self.format == Format::OpenMetrics;

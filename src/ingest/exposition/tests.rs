@@ -279,3 +279,87 @@ fn normalization_only_for_histogram_and_summary_families() {
     let s = samples(b"# TYPE h histogram\nother{le=\"1\"} 1\n", Format::PrometheusText);
     assert_eq!(s[0].0.get("le"), Some("1"));
 }
+
+mod robustness {
+    //! Bounded randomized inputs (the fuzz target in fuzz/ goes further): the parser never
+    //! panics, yields at most one error, and every error position lies inside the input.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check(input: &[u8]) {
+        for format in [Format::PrometheusText, Format::OpenMetrics] {
+            let mut errors = 0;
+            let lines = input.iter().filter(|&&b| b == b'\n').count() + 1;
+            for e in Parser::new(input, format) {
+                match e {
+                    Ok(Entry::Sample(s)) => {
+                        let l = s.to_labels();
+                        assert_eq!(l.metric_name(), Some(s.metric_name));
+                        assert!(s.line <= lines);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        errors += 1;
+                        assert!(e.line >= 1 && e.line <= lines + 1 && e.column >= 1, "{e}");
+                    }
+                }
+            }
+            assert!(errors <= 1);
+        }
+    }
+
+    fn alphabet() -> impl Strategy<Value = Vec<u8>> {
+        let atoms = prop::sample::select(vec![
+            &b"m"[..],
+            b"_x",
+            b"{",
+            b"}",
+            b"=",
+            b"\"",
+            b"\\",
+            b",",
+            b" ",
+            b"\t",
+            b"\n",
+            b"#",
+            b"# HELP ",
+            b"# TYPE ",
+            b"# UNIT ",
+            b"# EOF",
+            b"1",
+            b"1.5e3",
+            b"NaN",
+            b"+Inf",
+            b"le",
+            b"quantile",
+            b"histogram",
+            b"summary",
+            b"\xc3\xa9",
+            b"\xff",
+            b"a=\"b\"",
+        ]);
+        prop::collection::vec(atoms, 0..60).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_token_soup(input in alphabet()) {
+            check(&input);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn mutated_fixture(pos in 0usize..57_000, byte in any::<u8>(), cut in 0usize..57_000) {
+            let mut input = fixture("node_exporter.prom.txt");
+            let n = input.len();
+            input[pos % n] = byte;
+            input.truncate(cut % n + 1);
+            check(&input);
+        }
+    }
+}

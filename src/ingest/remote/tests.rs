@@ -301,3 +301,28 @@ fn chunked_frames_layout_and_checks() {
     ));
     assert!(matches!(decode_chunked_frames(&stream, 100), Err(RemoteError::CorruptFrame { offset: 0, .. })));
 }
+
+mod robustness {
+    //! Bounded randomized bodies: decoding never panics and every failure is a 4xx.
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_bodies(data in prop::collection::vec(any::<u8>(), 0..300)) {
+            let l = IngestLimits { body_size_bytes_max: 1 << 16, ..IngestLimits::default() };
+            for body in [data.clone(), snappy(&data)] {
+                match decode_write_request(&body, None, None, &l).and_then(|r| write_batch(r, &l)) {
+                    Ok(b) => prop_assert!(b.series.iter().all(|s| s.labels.metric_name().is_some())),
+                    Err(e) => prop_assert!((400..500).contains(&e.http_status())),
+                }
+                if let Err(e) = decode_read_request(&body, None, None, &l) {
+                    prop_assert!((400..500).contains(&e.http_status()));
+                }
+                let _ = decode_chunked_frames(&body, 1 << 16);
+            }
+        }
+    }
+}

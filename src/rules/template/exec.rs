@@ -5,7 +5,7 @@
 
 use super::funcs::{self, FuncEnv};
 use super::gofmt::format_v;
-use super::parse::{Arg, Node, Pipe};
+use super::parse::{Arg, Defines, Node, Pipe, Span};
 use super::value::Value;
 
 /// Node executions allowed per template run.
@@ -21,23 +21,27 @@ pub enum Flow {
 
 pub struct Exec<'a> {
     pub env: &'a FuncEnv<'a>,
+    defines: &'a Defines,
+    call_depth: usize,
     vars: Vec<(String, Value)>,
     steps: u64,
     pub out: String,
 }
 
-/// An execution error with the line of the action that failed.
+/// An execution error with the source range of the node that failed.
 #[derive(Debug)]
 pub struct ExecError {
-    pub line: usize,
+    pub span: Span,
     pub msg: String,
+    /// Go's text for the failing node when it is not the source text of `span`.
+    pub context: Option<String>,
 }
 
 type R<T> = Result<T, ExecError>;
 
 impl<'a> Exec<'a> {
-    pub fn new(env: &'a FuncEnv<'a>, data: Value) -> Self {
-        Exec { env, vars: vec![("$".into(), data)], steps: 0, out: String::new() }
+    pub fn new(env: &'a FuncEnv<'a>, defines: &'a Defines, data: Value) -> Self {
+        Exec { env, defines, call_depth: 0, vars: vec![("$".into(), data)], steps: 0, out: String::new() }
     }
 
     pub fn run(&mut self, nodes: &[Node]) -> R<()> {
@@ -46,13 +50,17 @@ impl<'a> Exec<'a> {
         Ok(())
     }
 
-    fn tick(&mut self, line: usize) -> R<()> {
+    fn tick(&mut self, span: Span) -> R<()> {
         self.steps += 1;
         if self.steps > EXEC_STEPS_MAX {
-            return Err(ExecError { line, msg: "template execution exceeded its step budget".into() });
+            return Err(ExecError {
+                span,
+                msg: "template execution exceeded its step budget".into(),
+                context: None,
+            });
         }
         if self.out.len() > OUTPUT_BYTES_MAX {
-            return Err(ExecError { line, msg: "template output exceeded 1 MiB".into() });
+            return Err(ExecError { span, msg: "template output exceeded 1 MiB".into(), context: None });
         }
         Ok(())
     }
@@ -70,18 +78,18 @@ impl<'a> Exec<'a> {
     fn node(&mut self, n: &Node, dot: &Value) -> R<Flow> {
         match n {
             Node::Text(t) => {
-                self.tick(0)?;
+                self.tick((0, 0))?;
                 self.out.push_str(t);
             }
             Node::Action(p) => {
-                self.tick(p.line)?;
+                self.tick(p.span)?;
                 let v = self.pipe(p, dot)?;
                 if p.decl.is_empty() {
                     self.print(&v);
                 }
             }
             Node::If { pipe, then, els } => {
-                self.tick(pipe.line)?;
+                self.tick(pipe.span)?;
                 let mark = self.vars.len();
                 let v = self.pipe(pipe, dot)?;
                 let f = if v.truth() { self.list(then, dot)? } else { self.list(els, dot)? };
@@ -89,7 +97,7 @@ impl<'a> Exec<'a> {
                 return Ok(f);
             }
             Node::With { pipe, body, els } => {
-                self.tick(pipe.line)?;
+                self.tick(pipe.span)?;
                 let mark = self.vars.len();
                 let v = self.pipe(pipe, dot)?;
                 let f = if v.truth() { self.list(body, &v)? } else { self.list(els, dot)? };
@@ -97,7 +105,7 @@ impl<'a> Exec<'a> {
                 return Ok(f);
             }
             Node::Range { pipe, body, els } => {
-                self.tick(pipe.line)?;
+                self.tick(pipe.span)?;
                 let mark = self.vars.len();
                 // Declarations are bound per element, not to the pipeline's value.
                 let mut p = pipe.clone();
@@ -111,8 +119,9 @@ impl<'a> Exec<'a> {
                     Value::Int(n) => {
                         if n > EXEC_STEPS_MAX as i64 {
                             return Err(ExecError {
-                                line: pipe.line,
+                                span: pipe.span,
                                 msg: "range count exceeds the step budget".into(),
+                                context: None,
                             });
                         }
                         (0..n.max(0)).map(|i| (Value::Int(i), Value::Int(i))).collect()
@@ -120,8 +129,9 @@ impl<'a> Exec<'a> {
                     Value::Nil => Vec::new(),
                     other => {
                         return Err(ExecError {
-                            line: pipe.line,
+                            span: pipe.span,
                             msg: format!("range can't iterate over {}", format_v(&other)),
+                            context: None,
                         });
                     }
                 };
@@ -131,7 +141,7 @@ impl<'a> Exec<'a> {
                     return Ok(f);
                 }
                 for (k, v) in items {
-                    self.tick(pipe.line)?;
+                    self.tick(pipe.span)?;
                     let inner = self.vars.len();
                     match decl.len() {
                         1 => self.vars.push((decl[0].clone(), v.clone())),
@@ -149,10 +159,51 @@ impl<'a> Exec<'a> {
                 }
                 self.vars.truncate(mark);
             }
+            Node::Call { name, pipe, span } => {
+                self.tick(*span)?;
+                let arg = match pipe {
+                    Some(p) => self.pipe(p, dot)?,
+                    None => Value::Nil,
+                };
+                let Some(body) = self.defines.get(name) else {
+                    let ctx = match pipe {
+                        Some(p) => format!("{{{{template {name:?} {}}}}}", self.source_hint(p)),
+                        None => format!("{{{{template {name:?}}}}}"),
+                    };
+                    return Err(ExecError {
+                        span: *span,
+                        msg: format!("template {name:?} not defined"),
+                        context: Some(ctx),
+                    });
+                };
+                if self.call_depth >= super::parse::NESTING_MAX {
+                    return Err(ExecError {
+                        span: *span,
+                        msg: "exceeded maximum template depth".into(),
+                        context: None,
+                    });
+                }
+                // A named template runs with its own variables: only `$`, bound to its dot.
+                let saved = std::mem::replace(&mut self.vars, vec![("$".into(), arg.clone())]);
+                self.call_depth += 1;
+                let r = self.list(body, &arg);
+                self.call_depth -= 1;
+                self.vars = saved;
+                r?;
+            }
             Node::Break => return Ok(Flow::Break),
             Node::Continue => return Ok(Flow::Continue),
         }
         Ok(Flow::Normal)
+    }
+
+    /// A short text for a pipeline in error contexts (Go prints the node; we print its args).
+    fn source_hint(&self, p: &Pipe) -> String {
+        p.cmds
+            .iter()
+            .map(|c| c.args.iter().map(first_text).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join(" | ")
     }
 
     fn print(&mut self, v: &Value) {
@@ -169,29 +220,29 @@ impl<'a> Exec<'a> {
             let v = match first {
                 Arg::Func(name) => {
                     if name == "and" || name == "or" {
-                        self.and_or(name == "and", &cmd.args[1..], last.take(), dot, p.line)?
+                        let spans = &cmd.spans[1..];
+                        self.and_or(name == "and", &cmd.args[1..], spans, last.take(), dot, cmd.spans[0])?
                     } else {
                         let mut args = Vec::with_capacity(cmd.args.len());
-                        for a in &cmd.args[1..] {
-                            args.push(self.arg(a, dot, p.line)?);
+                        for (a, sp) in cmd.args[1..].iter().zip(&cmd.spans[1..]) {
+                            args.push(self.arg(a, dot, *sp)?);
                         }
                         if let Some(prev) = last.take() {
                             args.push(prev);
                         }
-                        funcs::call(self.env, name, args).map_err(|e| ExecError {
-                            line: p.line,
-                            msg: format!("error calling {name}: {e}"),
-                        })?
+                        funcs::call(self.env, name, args)
+                            .map_err(|e| call_error(name, e, &cmd.args, &cmd.spans))?
                     }
                 }
                 _ => {
                     if cmd.args.len() > 1 || last.is_some() {
                         return Err(ExecError {
-                            line: p.line,
-                            msg: "can't give argument to non-function".into(),
+                            span: cmd.spans[0],
+                            msg: format!("can't give argument to non-function {}", first_text(first)),
+                            context: None,
                         });
                     }
-                    self.arg(first, dot, p.line)?
+                    self.arg(first, dot, cmd.spans[0])?
                 }
             };
             last = Some(v);
@@ -199,8 +250,15 @@ impl<'a> Exec<'a> {
         let v = last.unwrap_or(Value::Nil);
         if !p.decl.is_empty() {
             if p.is_assign {
-                if let Some(slot) = self.vars.iter_mut().rev().find(|(n, _)| *n == p.decl[0]) {
-                    slot.1 = v.clone();
+                match self.vars.iter_mut().rev().find(|(n, _)| *n == p.decl[0]) {
+                    Some(slot) => slot.1 = v.clone(),
+                    None => {
+                        return Err(ExecError {
+                            span: p.span,
+                            msg: format!("undefined variable: {}", p.decl[0]),
+                            context: None,
+                        });
+                    }
                 }
             } else {
                 self.vars.push((p.decl[0].clone(), v.clone()));
@@ -213,22 +271,24 @@ impl<'a> Exec<'a> {
         &mut self,
         is_and: bool,
         args: &[Arg],
+        spans: &[Span],
         piped: Option<Value>,
         dot: &Value,
-        line: usize,
+        span: Span,
     ) -> R<Value> {
         if args.is_empty() && piped.is_none() {
             return Err(ExecError {
-                line,
+                span,
                 msg: format!(
                     "wrong number of args for {}: want at least 1 got 0",
                     if is_and { "and" } else { "or" }
                 ),
+                context: None,
             });
         }
         let mut v = Value::Nil;
-        for a in args {
-            v = self.arg(a, dot, line)?;
+        for (a, sp) in args.iter().zip(spans) {
+            v = self.arg(a, dot, *sp)?;
             if v.truth() != is_and {
                 return Ok(v);
             }
@@ -239,25 +299,21 @@ impl<'a> Exec<'a> {
         Ok(v)
     }
 
-    fn arg(&mut self, a: &Arg, dot: &Value, line: usize) -> R<Value> {
+    fn arg(&mut self, a: &Arg, dot: &Value, span: Span) -> R<Value> {
         Ok(match a {
-            Arg::Field(chain) => self.fields(dot.clone(), chain, line)?,
+            Arg::Field(chain) => self.fields(dot.clone(), chain, span)?,
             Arg::Var(name, chain) => {
-                let v = self
-                    .vars
-                    .iter()
-                    .rev()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, v)| v.clone())
-                    .ok_or_else(|| ExecError { line, msg: format!("undefined variable: {name}") })?;
-                self.fields(v, chain, line)?
+                let v = self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone()).ok_or_else(
+                    || ExecError { span, msg: format!("undefined variable: {name}"), context: None },
+                )?;
+                self.fields(v, chain, span)?
             }
             Arg::Func(name) => {
                 if name == "and" || name == "or" {
-                    return self.and_or(name == "and", &[], None, dot, line);
+                    return self.and_or(name == "and", &[], &[], None, dot, span);
                 }
                 funcs::call(self.env, name, Vec::new())
-                    .map_err(|e| ExecError { line, msg: format!("error calling {name}: {e}") })?
+                    .map_err(|e| call_error(name, e, std::slice::from_ref(a), &[span]))?
             }
             Arg::Str(s) => Value::Str(s.clone()),
             Arg::Int(i) => Value::Int(*i),
@@ -266,12 +322,12 @@ impl<'a> Exec<'a> {
             Arg::Nil => Value::Nil,
             Arg::Sub(p, chain) => {
                 let v = self.pipe(p, dot)?;
-                self.fields(v, chain, line)?
+                self.fields(v, chain, span)?
             }
         })
     }
 
-    fn fields(&mut self, mut v: Value, chain: &[String], line: usize) -> R<Value> {
+    fn fields(&mut self, mut v: Value, chain: &[String], span: Span) -> R<Value> {
         for f in chain {
             v = match v {
                 // Missing keys yield the zero value (Prometheus sets missingkey=zero).
@@ -282,18 +338,69 @@ impl<'a> Exec<'a> {
                 Value::Sample(s) if f == "Value" => Value::Float(s.value),
                 Value::Nil => {
                     return Err(ExecError {
-                        line,
+                        span,
                         msg: format!("nil pointer evaluating interface {{}}.{f}"),
+                        context: None,
                     });
                 }
                 other => {
                     return Err(ExecError {
-                        line,
+                        span,
                         msg: format!("can't evaluate field {f} in type {}", other.type_name()),
+                        context: None,
                     });
                 }
             };
         }
         Ok(v)
+    }
+}
+
+/// Places a function error as Go does: type errors at the offending argument ("expected
+/// string; found 1" for a literal), other errors at the whole command.
+fn call_error(name: &str, e: funcs::CallError, args: &[Arg], spans: &[Span]) -> ExecError {
+    let cmd_span = (spans.first().map_or(0, |s| s.0), spans.last().map_or(0, |s| s.1));
+    match e {
+        funcs::CallError::BadArg { index, expected, got } => {
+            match (args.get(index + 1), spans.get(index + 1)) {
+                (
+                    Some(a @ (Arg::Str(_) | Arg::Int(_) | Arg::Float(_) | Arg::Bool(_) | Arg::Nil)),
+                    Some(sp),
+                ) => ExecError {
+                    span: *sp,
+                    msg: format!("expected {expected}; found {}", first_text(a)),
+                    context: None,
+                },
+                (Some(_), Some(sp)) => ExecError {
+                    span: *sp,
+                    msg: format!("wrong type for value; expected {expected}; got {got}"),
+                    context: None,
+                },
+                _ => ExecError {
+                    span: cmd_span,
+                    msg: format!("wrong type for value; expected {expected}; got {got}"),
+                    context: None,
+                },
+            }
+        }
+        funcs::CallError::Msg(m) => {
+            ExecError { span: cmd_span, msg: format!("error calling {name}: {m}"), context: None }
+        }
+    }
+}
+
+/// Go's text for a non-function command start (used in "can't give argument" errors).
+fn first_text(a: &Arg) -> String {
+    match a {
+        Arg::Field(c) if c.is_empty() => ".".into(),
+        Arg::Field(c) => c.iter().map(|f| format!(".{f}")).collect(),
+        Arg::Var(n, c) => format!("{n}{}", c.iter().map(|f| format!(".{f}")).collect::<String>()),
+        Arg::Str(s) => format!("{s:?}"),
+        Arg::Int(i) => i.to_string(),
+        Arg::Float(f) => f.to_string(),
+        Arg::Bool(b) => b.to_string(),
+        Arg::Nil => "nil".into(),
+        Arg::Func(n) => n.clone(),
+        Arg::Sub(..) => "(...)".into(),
     }
 }

@@ -9,6 +9,37 @@ use super::value::{TmplSample, Value};
 use crate::rules::{QueryValue, RuleQuerier};
 use std::collections::BTreeMap;
 
+/// Why a function call failed: a message, or an argument of the wrong type (reported at
+/// the argument, as Go does).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallError {
+    Msg(String),
+    BadArg { index: usize, expected: &'static str, got: &'static str },
+}
+
+impl From<String> for CallError {
+    fn from(s: String) -> Self {
+        CallError::Msg(s)
+    }
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Msg(m) => f.write_str(m),
+            CallError::BadArg { expected, got, .. } => {
+                write!(f, "wrong type for value; expected {expected}; got {got}")
+            }
+        }
+    }
+}
+
+impl From<&str> for CallError {
+    fn from(s: &str) -> Self {
+        CallError::Msg(s.to_string())
+    }
+}
+
 /// What functions may reach: the querier for `query`, the evaluation time, the external URL.
 pub struct FuncEnv<'a> {
     pub querier: Option<&'a dyn RuleQuerier>,
@@ -77,10 +108,15 @@ fn want(name: &str, args: &[Value], n: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn as_str(v: &Value) -> Result<String, String> {
-    match v {
-        Value::Str(s) => Ok(s.clone()),
-        other => Err(format!("wrong type for value; expected string; got {}", other.type_name())),
+fn missing(i: usize) -> CallError {
+    CallError::Msg(format!("wrong number of args: missing argument {}", i + 1))
+}
+
+fn as_str(args: &[Value], i: usize) -> Result<String, CallError> {
+    match args.get(i) {
+        Some(Value::Str(s)) => Ok(s.clone()),
+        Some(other) => Err(CallError::BadArg { index: i, expected: "string", got: other.type_name() }),
+        None => Err(missing(i)),
     }
 }
 
@@ -104,21 +140,25 @@ fn parse_go_float(s: &str) -> Option<f64> {
     }
 }
 
-fn sample_arg(v: &Value) -> Result<TmplSample, String> {
-    match v {
-        Value::Sample(s) => Ok(s.clone()),
-        Value::Nil => Err("invalid memory address or nil pointer dereference".into()),
-        other => Err(format!("wrong type for value; expected *template.sample; got {}", other.type_name())),
+fn sample_arg(args: &[Value], i: usize) -> Result<TmplSample, CallError> {
+    match args.get(i) {
+        Some(Value::Sample(s)) => Ok(s.clone()),
+        Some(Value::Nil) => Err("invalid memory address or nil pointer dereference".into()),
+        Some(other) => {
+            Err(CallError::BadArg { index: i, expected: "*template.sample", got: other.type_name() })
+        }
+        None => Err(missing(i)),
     }
 }
 
-fn list_arg(v: &Value) -> Result<Vec<Value>, String> {
-    match v {
-        Value::List(l) => Ok(l.clone()),
-        Value::Nil => Ok(Vec::new()),
-        other => {
-            Err(format!("wrong type for value; expected template.queryResult; got {}", other.type_name()))
+fn list_arg(args: &[Value], i: usize) -> Result<Vec<Value>, CallError> {
+    match args.get(i) {
+        Some(Value::List(l)) => Ok(l.clone()),
+        Some(Value::Nil) => Ok(Vec::new()),
+        Some(other) => {
+            Err(CallError::BadArg { index: i, expected: "template.queryResult", got: other.type_name() })
         }
+        None => Err(missing(i)),
     }
 }
 
@@ -336,7 +376,19 @@ fn go_regex(pattern: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(pattern).map_err(|e| format!("error parsing regexp: {e}"))
 }
 
-pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String> {
+/// Calls a template function; string results longer than the output cap are errors (so a
+/// template cannot build huge strings by repeated doubling).
+pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, CallError> {
+    let v = call_inner(env, name, args)?;
+    if let Value::Str(s) = &v
+        && s.len() > super::exec::OUTPUT_BYTES_MAX
+    {
+        return Err("result exceeds 1 MiB".into());
+    }
+    Ok(v)
+}
+
+fn call_inner(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, CallError> {
     let n = args.len();
     Ok(match name {
         "not" => {
@@ -382,7 +434,7 @@ pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String
                 Value::Str(s) => s.len() as i64,
                 Value::Map(m) => m.len() as i64,
                 Value::List(l) => l.len() as i64,
-                other => return Err(format!("len of type {}", other.type_name())),
+                other => return Err(CallError::Msg(format!("len of type {}", other.type_name()))),
             })
         }
         "index" => {
@@ -405,13 +457,15 @@ pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String
                             .ok_or_else(|| format!("index out of range: {i}"))?
                             as i64,
                     ),
-                    (v, _) => return Err(format!("can't index item of type {}", v.type_name())),
+                    (v, _) => {
+                        return Err(CallError::Msg(format!("can't index item of type {}", v.type_name())));
+                    }
                 };
             }
             v
         }
         "slice" => {
-            let s = as_str(args.first().ok_or("wrong number of args for slice")?)?;
+            let s = as_str(&args, 0)?;
             let idx = |i: usize| -> Result<usize, String> {
                 match args.get(i) {
                     Some(Value::Int(x)) if *x >= 0 && (*x as usize) <= s.len() => Ok(*x as usize),
@@ -428,7 +482,7 @@ pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String
             Value::Str(format!("{}\n", parts.join(" ")))
         }
         "printf" => {
-            let f = as_str(args.first().ok_or("wrong number of args for printf: want at least 1 got 0")?)?;
+            let f = as_str(&args, 0)?;
             Value::Str(sprintf(&f, &args[1..]))
         }
         "urlquery" => Value::Str(query_escape(&sprint(&args))),
@@ -439,30 +493,30 @@ pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String
         "call" => return Err("call is not supported".into()),
         "query" => {
             want(name, &args, 1)?;
-            query(env, &as_str(&args[0])?)?
+            query(env, &as_str(&args, 0)?)?
         }
         "first" => {
             want(name, &args, 1)?;
-            list_arg(&args[0])?.into_iter().next().ok_or("first() called on vector with no elements")?
+            list_arg(&args, 0)?.into_iter().next().ok_or("first() called on vector with no elements")?
         }
         "label" => {
             want(name, &args, 2)?;
-            let l = as_str(&args[0])?;
-            let s = sample_arg(&args[1])?;
+            let l = as_str(&args, 0)?;
+            let s = sample_arg(&args, 1)?;
             Value::Str(s.labels.get(&l).cloned().unwrap_or_default())
         }
         "value" => {
             want(name, &args, 1)?;
-            Value::Float(sample_arg(&args[0])?.value)
+            Value::Float(sample_arg(&args, 0)?.value)
         }
         "strvalue" => {
             want(name, &args, 1)?;
-            Value::Str(sample_arg(&args[0])?.labels.get("__value__").cloned().unwrap_or_default())
+            Value::Str(sample_arg(&args, 0)?.labels.get("__value__").cloned().unwrap_or_default())
         }
         "sortByLabel" => {
             want(name, &args, 2)?;
-            let l = as_str(&args[0])?;
-            let mut v = list_arg(&args[1])?;
+            let l = as_str(&args, 0)?;
+            let mut v = list_arg(&args, 1)?;
             let key = |x: &Value| match x {
                 Value::Sample(s) => s.labels.get(&l).cloned().unwrap_or_default(),
                 _ => String::new(),
@@ -473,26 +527,30 @@ pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String
         "args" => Value::Map(args.into_iter().enumerate().map(|(i, v)| (format!("arg{i}"), v)).collect()),
         "reReplaceAll" => {
             want(name, &args, 3)?;
-            let re = go_regex(&as_str(&args[0])?)?;
-            let repl = as_str(&args[1])?;
-            Value::Str(re.replace_all(&as_str(&args[2])?, repl.as_str()).into_owned())
+            let re = go_regex(&as_str(&args, 0)?)?;
+            let repl = as_str(&args, 1)?;
+            let text = as_str(&args, 2)?;
+            // Bound the result before building it (an empty pattern matches everywhere).
+            let matches = re.find_iter(&text).count();
+            if text.len().saturating_add(matches.saturating_mul(repl.len()))
+                > super::exec::OUTPUT_BYTES_MAX * 4
+            {
+                return Err("result exceeds 1 MiB".into());
+            }
+            Value::Str(re.replace_all(&text, repl.as_str()).into_owned())
         }
         "match" => {
             want(name, &args, 2)?;
-            let re = go_regex(&as_str(&args[0])?)?;
-            Value::Bool(re.is_match(&as_str(&args[1])?))
+            let re = go_regex(&as_str(&args, 0)?)?;
+            Value::Bool(re.is_match(&as_str(&args, 1)?))
         }
-        "title" => Value::Str(title(&as_str(args.first().ok_or("wrong number of args for title")?)?)),
-        "toUpper" => {
-            Value::Str(as_str(args.first().ok_or("wrong number of args for toUpper")?)?.to_uppercase())
-        }
-        "toLower" => {
-            Value::Str(as_str(args.first().ok_or("wrong number of args for toLower")?)?.to_lowercase())
-        }
+        "title" => Value::Str(title(&as_str(&args, 0)?)),
+        "toUpper" => Value::Str(as_str(&args, 0)?.to_uppercase()),
+        "toLower" => Value::Str(as_str(&args, 0)?.to_lowercase()),
         "graphLink" | "tableLink" => {
             want(name, &args, 1)?;
             let tab = if name == "graphLink" { 0 } else { 1 };
-            Value::Str(format!("/graph?g0.expr={}&g0.tab={tab}", query_escape(&as_str(&args[0])?)))
+            Value::Str(format!("/graph?g0.expr={}&g0.tab={tab}", query_escape(&as_str(&args, 0)?)))
         }
         "humanize" | "humanize1024" | "humanizeDuration" | "humanizePercentage" | "humanizeTimestamp" => {
             want(name, &args, 1)?;
@@ -510,7 +568,7 @@ pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String
             want(name, &args, 1)?;
             let v = to_float(&args[0])?;
             if v.is_nan() || v.is_infinite() {
-                return Err(format!("cannot convert {} to time.Time", format_g(v, None)));
+                return Err(CallError::Msg(format!("cannot convert {} to time.Time", format_g(v, None))));
             }
             Value::Str(go_time_string(v))
         }
@@ -521,7 +579,7 @@ pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String
         }
         "parseDuration" => {
             want(name, &args, 1)?;
-            let ms = crate::rules::duration::parse(&as_str(&args[0])?)?;
+            let ms = crate::rules::duration::parse(&as_str(&args, 0)?)?;
             Value::Float(ms as f64 / 1000.0)
         }
         "externalURL" => Value::Str(env.external_url.clone()),
@@ -532,12 +590,12 @@ pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String
         }
         "stripPort" => {
             want(name, &args, 1)?;
-            let s = as_str(&args[0])?;
+            let s = as_str(&args, 0)?;
             Value::Str(split_host_port(&s).map(|(h, _)| h).unwrap_or(s))
         }
         "stripDomain" => {
             want(name, &args, 1)?;
-            let s = as_str(&args[0])?;
+            let s = as_str(&args, 0)?;
             let (host, port) = split_host_port(&s).map(|(h, p)| (h, Some(p))).unwrap_or((s.clone(), None));
             if host.parse::<std::net::IpAddr>().is_ok() {
                 Value::Str(s)
@@ -550,7 +608,7 @@ pub fn call(env: &FuncEnv, name: &str, args: Vec<Value>) -> Result<Value, String
             }
         }
         "now" => Value::Float(env.ts_ms as f64 / 1000.0),
-        other => return Err(format!("function {other:?} not defined")),
+        other => return Err(CallError::Msg(format!("function {other:?} not defined"))),
     })
 }
 

@@ -208,6 +208,9 @@ fn pad(s: String, width: Option<usize>, left: bool, zero: bool) -> String {
     }
 }
 
+/// Largest printf width or precision honoured (Go has none; this bounds memory).
+pub const FMT_WIDTH_MAX: usize = 4096;
+
 /// Go's `fmt.Sprintf` for the common verbs (v s d f F e E g G q x X t c % b o).
 pub fn sprintf(format: &str, args: &[Value]) -> String {
     let mut out = String::new();
@@ -237,7 +240,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             chars.next();
         }
         if !num.is_empty() {
-            width = num.parse().ok();
+            width = num.parse::<usize>().ok().map(|w| w.min(FMT_WIDTH_MAX));
         }
         let mut prec = None;
         if chars.peek() == Some(&'.') {
@@ -247,7 +250,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 p.push(d);
                 chars.next();
             }
-            prec = Some(p.parse().unwrap_or(0));
+            prec = Some(p.parse::<usize>().unwrap_or(FMT_WIDTH_MAX).min(FMT_WIDTH_MAX));
         }
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");

@@ -35,6 +35,9 @@ pub enum Tok {
 pub struct Token {
     pub tok: Tok,
     pub line: usize,
+    /// Byte offsets of the token in the source: `[pos, end)`.
+    pub pos: usize,
+    pub end: usize,
 }
 
 /// Splits `src` into tokens; errors name the line.
@@ -43,6 +46,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, TemplateError> {
     let mut rest = src;
     let mut line = 1usize;
     let mut trim_next_text = false;
+    let at = |x: &str| src.len() - x.len();
     while !rest.is_empty() {
         let (text, after) = match rest.find("{{") {
             Some(i) => (&rest[..i], Some(&rest[i..])),
@@ -54,7 +58,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, TemplateError> {
         }
         let Some(after) = after else {
             if !text_owned.is_empty() {
-                out.push(Token { tok: Tok::Text(text_owned), line });
+                out.push(Token { tok: Tok::Text(text_owned), line, pos: at(rest), end: src.len() });
             }
             break;
         };
@@ -67,7 +71,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, TemplateError> {
             text_owned = text_owned.trim_end_matches(is_space).to_string();
         }
         if !text_owned.is_empty() {
-            out.push(Token { tok: Tok::Text(text_owned), line });
+            out.push(Token { tok: Tok::Text(text_owned), line, pos: at(rest), end: at(after) });
         }
         line += text.matches('\n').count();
         let mut body = &after[if left_trim { 3 } else { 2 }..];
@@ -90,24 +94,25 @@ pub fn lex(src: &str) -> Result<Vec<Token>, TemplateError> {
             trim_next_text = right_trim;
             continue;
         }
-        out.push(Token { tok: Tok::Open, line });
+        out.push(Token { tok: Tok::Open, line, pos: at(after), end: at(body) });
         // Tokens inside the action.
         loop {
             let trimmed = body.trim_start_matches(is_space);
+            let had_space = trimmed.len() < body.len();
             line += body[..body.len() - trimmed.len()].matches('\n').count();
             body = trimmed;
             if body.is_empty() {
                 return Err(TemplateError::parse(line, "unclosed action"));
             }
-            if body.starts_with("-}}") && out.last().is_some() {
+            if body.starts_with("-}}") && had_space {
                 // Only a trim marker when preceded by space; otherwise `-` starts a number.
-                out.push(Token { tok: Tok::Close, line });
+                out.push(Token { tok: Tok::Close, line, pos: at(body), end: at(body) + 3 });
                 body = &body[3..];
                 trim_next_text = true;
                 break;
             }
             if let Some(b) = body.strip_prefix("}}") {
-                out.push(Token { tok: Tok::Close, line });
+                out.push(Token { tok: Tok::Close, line, pos: at(body), end: at(b) });
                 body = b;
                 trim_next_text = false;
                 break;
@@ -116,7 +121,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, TemplateError> {
             if let Tok::Str(s) = &tok {
                 line += s.matches('\n').count();
             }
-            out.push(Token { tok, line });
+            out.push(Token { tok, line, pos: at(body), end: at(body) + len });
             body = &body[len..];
         }
         rest = body;

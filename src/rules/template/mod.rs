@@ -5,7 +5,7 @@
 //! [`expand_alert`] is what rules call: it prepends Prometheus's variable definitions
 //! (`$labels`, `$externalLabels`, `$externalURL`, `$value`) and turns any error into
 //! `<error expanding template: ...>` as Prometheus does; nothing here panics on input.
-//! Not supported: `define`/`template`/`block`, method calls, `call`.
+//! Not supported: method calls, `call`.
 
 pub mod exec;
 pub mod funcs;
@@ -26,8 +26,10 @@ const ALERT_DEFS: &str = "{{$labels := .Labels}}{{$externalLabels := .ExternalLa
 pub enum TemplateError {
     #[error("{line}: {msg}")]
     Parse { line: usize, msg: String },
-    #[error("{line}: {msg}")]
-    Exec { line: usize, msg: String },
+    /// Go's form: `LINE:COL: executing "NAME" at <CONTEXT>: MSG` (column = byte offset in
+    /// the line, counted from 0 as Go does).
+    #[error("{line}:{col}: executing \"{name}\" at <{context}>: {msg}")]
+    Exec { name: String, line: usize, col: usize, context: String, msg: String },
 }
 
 impl TemplateError {
@@ -40,23 +42,33 @@ impl TemplateError {
 #[derive(Debug, Clone)]
 pub struct Template {
     name: String,
+    source: String,
     nodes: Vec<parse::Node>,
+    defines: parse::Defines,
 }
 
 impl Template {
     /// Parses `text`; undefined functions and variables are errors.
     pub fn parse(name: &str, text: &str) -> Result<Template, TemplateError> {
         let toks = lex::lex(text)?;
-        let nodes = parse::parse(&toks, &funcs::is_func)?;
-        Ok(Template { name: name.to_string(), nodes })
+        let (nodes, defines) = parse::parse(&toks, &funcs::is_func)?;
+        Ok(Template { name: name.to_string(), source: text.to_string(), nodes, defines })
     }
 
     /// Runs the template with `data` as dot (and `$`).
     pub fn execute(&self, env: &FuncEnv, data: Value) -> Result<String, TemplateError> {
-        let mut ex = exec::Exec::new(env, data);
+        let mut ex = exec::Exec::new(env, &self.defines, data);
         match ex.run(&self.nodes) {
             Ok(()) => Ok(ex.out),
-            Err(e) => Err(TemplateError::Exec { line: e.line, msg: e.msg }),
+            Err(e) => {
+                let (start, end) = e.span;
+                let before = self.source.get(..start).unwrap_or("");
+                let line = 1 + before.matches('\n').count();
+                let col = before.rfind('\n').map(|i| start - i - 1).unwrap_or(start);
+                let context =
+                    e.context.unwrap_or_else(|| self.source.get(start..end).unwrap_or("").trim().to_string());
+                Err(TemplateError::Exec { name: self.name.clone(), line, col, context, msg: e.msg })
+            }
         }
     }
 
@@ -103,10 +115,9 @@ pub fn expand_alert(name: &str, text: &str, data: &AlertData, env: &FuncEnv) -> 
     m.insert("Value".to_string(), Value::Float(data.value));
     match tmpl.execute(env, Value::Map(m)) {
         Ok(s) => s,
-        Err(TemplateError::Exec { line, msg }) => format!(
-            "<error expanding template: error executing template {name}: template: {name}:{line}: executing \"{name}\": {msg}>"
-        ),
-        Err(e) => format!("<error expanding template: {e}>"),
+        Err(e) => {
+            format!("<error expanding template: error executing template {name}: template: {name}:{e}>")
+        }
     }
 }
 

@@ -6,21 +6,50 @@
 use super::TemplateError;
 use super::lex::{Tok, Token};
 
+/// Deepest nesting of control structures and parentheses accepted (parsing and execution
+/// recurse; this keeps both far from the stack limit).
+pub const NESTING_MAX: usize = 100;
+
 #[derive(Clone, Debug)]
 pub enum Node {
     Text(String),
     Action(Pipe),
-    If { pipe: Pipe, then: Vec<Node>, els: Vec<Node> },
-    Range { pipe: Pipe, body: Vec<Node>, els: Vec<Node> },
-    With { pipe: Pipe, body: Vec<Node>, els: Vec<Node> },
+    If {
+        pipe: Pipe,
+        then: Vec<Node>,
+        els: Vec<Node>,
+    },
+    Range {
+        pipe: Pipe,
+        body: Vec<Node>,
+        els: Vec<Node>,
+    },
+    With {
+        pipe: Pipe,
+        body: Vec<Node>,
+        els: Vec<Node>,
+    },
     Break,
     Continue,
+    /// `{{template "name" pipeline}}` (also the call half of `{{block}}`).
+    Call {
+        name: String,
+        pipe: Option<Pipe>,
+        span: Span,
+    },
 }
+
+/// Named templates from `{{define}}` / `{{block}}`.
+pub type Defines = std::collections::HashMap<String, Vec<Node>>;
+
+/// Byte range `[start, end)` of a node in the template source (for error messages).
+pub type Span = (usize, usize);
 
 /// `$a, $b := cmd | cmd ...`
 #[derive(Clone, Debug)]
 pub struct Pipe {
     pub line: usize,
+    pub span: Span,
     pub decl: Vec<String>,
     /// `=` instead of `:=`.
     pub is_assign: bool,
@@ -30,6 +59,8 @@ pub struct Pipe {
 #[derive(Clone, Debug)]
 pub struct Cmd {
     pub args: Vec<Arg>,
+    /// Source range of each argument.
+    pub spans: Vec<Span>,
 }
 
 #[derive(Clone, Debug)]
@@ -48,12 +79,24 @@ pub enum Arg {
     Sub(Box<Pipe>, Vec<String>),
 }
 
-/// Parses tokens into nodes. `is_func` says whether a function name is defined.
-pub fn parse(tokens: &[Token], is_func: &dyn Fn(&str) -> bool) -> Result<Vec<Node>, TemplateError> {
-    let mut p = Parser { toks: tokens, pos: 0, vars: vec!["$".to_string()], is_func, loop_depth: 0 };
+/// Parses tokens into the main node list and the named templates. `is_func` says whether a
+/// function name is defined.
+pub fn parse(
+    tokens: &[Token],
+    is_func: &dyn Fn(&str) -> bool,
+) -> Result<(Vec<Node>, Defines), TemplateError> {
+    let mut p = Parser {
+        toks: tokens,
+        pos: 0,
+        vars: vec!["$".to_string()],
+        is_func,
+        loop_depth: 0,
+        depth: 0,
+        defines: Defines::new(),
+    };
     let (nodes, end) = p.list()?;
     match end {
-        End::Eof => Ok(nodes),
+        End::Eof => Ok((nodes, p.defines)),
         End::Close(line) => Err(TemplateError::parse(line, "unexpected {{end}}")),
         End::Else(line, _) => Err(TemplateError::parse(line, "unexpected {{else}}")),
     }
@@ -72,6 +115,9 @@ struct Parser<'a> {
     vars: Vec<String>,
     is_func: &'a dyn Fn(&str) -> bool,
     loop_depth: usize,
+    /// Current nesting of control structures and parentheses.
+    depth: usize,
+    defines: Defines,
 }
 
 impl Parser<'_> {
@@ -143,11 +189,10 @@ impl Parser<'_> {
                                 nodes.push(if kw == "break" { Node::Break } else { Node::Continue });
                                 continue;
                             }
-                            "define" | "template" | "block" => {
-                                return Err(TemplateError::parse(
-                                    line,
-                                    format!("{{{{{kw}}}}} is not supported"),
-                                ));
+                            "define" | "block" | "template" => {
+                                self.pos += 1;
+                                self.named(&kw, line, &mut nodes)?;
+                                continue;
                             }
                             _ => {}
                         }
@@ -163,8 +208,70 @@ impl Parser<'_> {
         }
     }
 
+    /// `{{define}}`, `{{block}}`, `{{template}}` after the keyword (kept out of `list` so
+    /// its stack frame stays small: `list` recurses once per nesting level).
+    fn named(&mut self, kw: &str, line: usize, nodes: &mut Vec<Node>) -> Result<(), TemplateError> {
+        let span_start = self.cur_pos();
+        let name = self.template_name(kw, line)?;
+        if kw == "template" {
+            let pipe = if matches!(self.peek(), Some(Tok::Close)) {
+                None
+            } else {
+                Some(self.pipeline(line, false)?)
+            };
+            let span = (span_start, self.prev_end());
+            self.expect_close(kw)?;
+            nodes.push(Node::Call { name, pipe, span });
+            return Ok(());
+        }
+        let pipe = if kw == "block" { Some(self.pipeline(line, false)?) } else { None };
+        self.expect_close(kw)?;
+        if kw == "define" && self.depth > 0 {
+            return Err(TemplateError::parse(line, "unexpected <define> in command"));
+        }
+        if self.depth >= NESTING_MAX {
+            return Err(TemplateError::parse(line, format!("nesting deeper than {NESTING_MAX}")));
+        }
+        // A named template sees only `$` (its own dot).
+        let saved = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        self.depth += 1;
+        let r = self.list();
+        self.depth -= 1;
+        self.vars = saved;
+        let (body, end) = r?;
+        if !matches!(end, End::Close(_)) {
+            return Err(TemplateError::parse(line, format!("unexpected EOF in {{{{{kw}}}}}")));
+        }
+        self.defines.insert(name.clone(), body);
+        if kw == "block" {
+            nodes.push(Node::Call { name, pipe, span: (span_start, self.prev_end()) });
+        }
+        Ok(())
+    }
+
+    /// The quoted name after `define`/`template`/`block`.
+    fn template_name(&mut self, kw: &str, line: usize) -> Result<String, TemplateError> {
+        match self.next() {
+            Some(Tok::Str(n)) => Ok(n),
+            other => Err(TemplateError::parse(
+                line,
+                format!("unexpected {} in {kw} clause", describe(other.as_ref())),
+            )),
+        }
+    }
+
     /// `if`/`range`/`with` after the keyword.
     fn control(&mut self, kw: &str, line: usize) -> Result<Node, TemplateError> {
+        self.depth += 1;
+        if self.depth > NESTING_MAX {
+            return Err(TemplateError::parse(line, format!("nesting deeper than {NESTING_MAX}")));
+        }
+        let r = self.control_inner(kw, line);
+        self.depth -= 1;
+        r
+    }
+
+    fn control_inner(&mut self, kw: &str, line: usize) -> Result<Node, TemplateError> {
         let saved_vars = self.vars.len();
         let pipe = self.pipeline(line, true)?;
         if kw == "range" && pipe.decl.len() > 2 {
@@ -217,6 +324,7 @@ impl Parser<'_> {
 
     /// A pipeline, with optional declarations when `allow_decl`. Stops before `}}` or `)`.
     fn pipeline(&mut self, line: usize, allow_decl: bool) -> Result<Pipe, TemplateError> {
+        let start = self.cur_pos();
         let mut decl = Vec::new();
         let mut is_assign = false;
         if allow_decl && let Some(Tok::Var(_)) = self.peek() {
@@ -246,12 +354,6 @@ impl Parser<'_> {
             }
             if decl.is_empty() {
                 self.pos = save;
-            } else if is_assign {
-                for v in &decl {
-                    if !self.vars.contains(v) {
-                        return Err(TemplateError::parse(line, format!("undefined variable \"{v}\"")));
-                    }
-                }
             }
         }
         let mut cmds = Vec::new();
@@ -261,29 +363,58 @@ impl Parser<'_> {
             match self.peek() {
                 Some(Tok::Pipe) => {
                     self.pos += 1;
+                    // Go accepts a trailing `|` before the closing delimiter.
+                    if matches!(self.peek(), Some(Tok::Close) | Some(Tok::RParen) | None) {
+                        break;
+                    }
                 }
                 _ => break,
+            }
+        }
+        // Only the first stage may start with a non-executable operand (Go's checkPipeline).
+        for (i, c) in cmds.iter().enumerate().skip(1) {
+            if matches!(c.args[0], Arg::Bool(_) | Arg::Nil | Arg::Int(_) | Arg::Float(_) | Arg::Str(_))
+                || matches!(&c.args[0], Arg::Field(f) if f.is_empty())
+            {
+                return Err(TemplateError::parse(
+                    line,
+                    format!("non executable command in pipeline stage {}", i + 1),
+                ));
             }
         }
         if !is_assign {
             self.vars.extend(decl.iter().cloned());
         }
-        Ok(Pipe { line, decl, is_assign, cmds })
+        let span = (start, self.prev_end());
+        Ok(Pipe { line, span, decl, is_assign, cmds })
     }
 
     fn command(&mut self, line: usize) -> Result<Cmd, TemplateError> {
         let mut args = Vec::new();
+        let mut spans = Vec::new();
         loop {
             match self.peek() {
                 None | Some(Tok::Close) | Some(Tok::RParen) | Some(Tok::Pipe) => break,
                 _ => {}
             }
+            let start = self.cur_pos();
             args.push(self.operand(line)?);
+            spans.push((start, self.prev_end()));
         }
         if args.is_empty() {
             return Err(TemplateError::parse(line, "missing value for command"));
         }
-        Ok(Cmd { args })
+        Ok(Cmd { args, spans })
+    }
+
+    /// Source offset of the next token.
+    fn cur_pos(&self) -> usize {
+        self.toks.get(self.pos).or(self.toks.last()).map(|t| t.pos).unwrap_or(0)
+    }
+
+    /// Source offset just after the last consumed token.
+    fn prev_end(&self) -> usize {
+        self.pos.checked_sub(1).and_then(|i| self.toks.get(i)).map(|t| t.end).unwrap_or(0)
     }
 
     fn fields(&mut self) -> Vec<String> {
@@ -323,7 +454,13 @@ impl Parser<'_> {
                 _ => return Err(TemplateError::parse(line, format!("function \"{id}\" not defined"))),
             },
             Some(Tok::LParen) => {
-                let p = self.pipeline(line, false)?;
+                self.depth += 1;
+                if self.depth > NESTING_MAX {
+                    return Err(TemplateError::parse(line, format!("nesting deeper than {NESTING_MAX}")));
+                }
+                let p = self.pipeline(line, false);
+                self.depth -= 1;
+                let p = p?;
                 match self.next() {
                     Some(Tok::RParen) => {}
                     other => {

@@ -133,3 +133,54 @@ fn check_reports_parse_errors() {
     assert!(check_alert_template("t", "{{ $labels.x").is_err());
     assert!(check_alert_template("t", "{{ end }}").is_err());
 }
+
+#[test]
+fn hostile_templates_are_errors_not_crashes() {
+    let deep_parens = format!("{{{{ {}1{} }}}}", "(".repeat(100_000), ")".repeat(100_000));
+    assert!(run(&deep_parens).contains("nesting deeper than"));
+    let deep_ifs = format!("{}x{}", "{{ if true }}".repeat(100_000), "{{ end }}".repeat(100_000));
+    assert!(run(&deep_ifs).contains("nesting deeper than"));
+    let doubling =
+        r#"{{ $x := "aaaaaaaa" }}{{ range 40 }}{{ $x = printf "%s%s" $x $x }}{{ end }}{{ len $x }}"#;
+    assert!(run(doubling).contains("exceeds 1 MiB"));
+    assert_eq!(run(r#"{{ printf "%.999999999f" 1.0 }}"#).len(), 4098);
+    let big = r#"{{ $x := "aaaaaaaa" }}{{ range 16 }}{{ $x = printf "%s%s" $x $x }}{{ end }}{{ reReplaceAll "" $x $x }}"#;
+    assert!(run(big).contains("exceeds 1 MiB"));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+    #[test]
+    fn random_templates_never_panic(parts in proptest::collection::vec(proptest::sample::select(vec![
+        "{{", "}}", "{{-", "-}}", " ", "$labels", ".x", "$value", "|", "(", ")", "if", "else", "end", "range", "with",
+        "\"s\"", "`r`", "'c'", "1", "-2.5e3", "0x1f", "printf", "\"%d%s%v\"", "humanize", "query", "first", "eq", "and",
+        ":=", "=", "$x", ",", "$", ".", "break", "continue", "/*", "*/", "\n", "é", "index", "len", "nil", "true",
+    ]), 0..40)) {
+        let text: String = parts.concat();
+        let _ = run(&text);
+        let _ = check_alert_template("t", &text);
+    }
+}
+
+#[test]
+fn named_templates_and_go_parse_quirks() {
+    assert_eq!(run(r#"{{ define "x" }}[{{ .job }}]{{ end }}{{ template "x" $labels }}"#), "[node]");
+    assert_eq!(run(r#"{{ block "b" 2 }}<{{ . }}>{{ end }}"#), "<2>");
+    assert!(
+        run(r#"{{ define "r" }}{{ template "r" }}{{ end }}{{ template "r" }}"#)
+            .contains("maximum template depth")
+    );
+    assert!(run(r#"{{ template "nope" }}"#).contains("template \"nope\" not defined"));
+    // A trailing `|` is accepted; a literal in a later stage is not.
+    assert_eq!(run("{{ $labels.job | }}"), "node");
+    assert!(
+        check_alert_template("t", r#"{{ "a" | "b" }}"#)
+            .unwrap_err()
+            .contains("non executable command in pipeline stage 2")
+    );
+    // `-}}` trims only after a space.
+    assert!(check_alert_template("t", "{{ $labels.x-}}").is_err());
+    // Assigning an undeclared variable parses but fails when run.
+    assert!(check_alert_template("t", "{{ $nope = 1 }}").is_ok());
+    assert!(run("{{ $nope = 1 }}").contains("undefined variable: $nope"));
+}

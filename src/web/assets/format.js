@@ -1,9 +1,18 @@
 // format.js — pure formatting and parsing helpers: sample values, times, Prometheus durations,
 // series names, and the position carried by a PromQL parse error. No DOM, no network.
 
+/** Parses a sample value as the API writes it (`"1.5"`, `"+Inf"`, `"-Inf"`, `"NaN"`). */
+export function parseSample(v) {
+  if (typeof v === 'number') return v;
+  const t = String(v).trim();
+  if (t === '+Inf' || t === 'Inf' || t === 'inf' || t === '+inf') return Infinity;
+  if (t === '-Inf' || t === '-inf') return -Infinity;
+  return parseFloat(t);
+}
+
 /** Formats a sample value the way the Prometheus API spells special values. */
 export function formatValue(v) {
-  const n = typeof v === 'number' ? v : parseFloat(v);
+  const n = parseSample(v);
   if (Number.isNaN(n)) return 'NaN';
   if (n === Infinity) return '+Inf';
   if (n === -Infinity) return '-Inf';

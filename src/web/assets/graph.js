@@ -3,7 +3,7 @@
 // rendering: it is handed data and callbacks and never calls the API.
 
 import { h, replace } from './dom.js';
-import { formatTick, formatValue, formatUtc, seriesName } from './format.js';
+import { formatTick, formatValue, formatUtc, parseSample, seriesName } from './format.js';
 
 const PALETTE = [
   '#1f77b4', '#e6550d', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
@@ -53,7 +53,7 @@ export function toSeries(result) {
   return (result || []).map((s) => ({
     name: seriesName(s.metric),
     metric: s.metric,
-    points: (s.values || []).map(([t, v]) => [Math.round(t * 1000), parseFloat(v)]),
+    points: (s.values || []).map(([t, v]) => [Math.round(t * 1000), parseSample(v)]),
   }));
 }
 
@@ -110,7 +110,7 @@ function drawAll(container, series, width, hidden, opts) {
   const y = (v) => MARGIN.top + (1 - (v - yMin) / (yMax - yMin)) * plotH;
 
   const svg = h('svg:svg', {
-    class: 'graph-svg', width, height: HEIGHT, viewBox: `0 0 ${width} ${HEIGHT}`, role: 'img',
+    class: 'graph-svg', width, height: HEIGHT, viewBox: `0 0 ${width} ${HEIGHT}`, role: 'group', 'aria-roledescription': 'graph',
     'aria-label': `Graph of ${visible.length} series from ${formatUtc(start)} to ${formatUtc(end)} UTC`,
   });
   const grid = h('svg:g', { class: 'grid' });
@@ -198,7 +198,6 @@ function drawAll(container, series, width, hidden, opts) {
       sel.setAttribute('width', Math.max(b - a, 0));
       sel.setAttribute('visibility', 'visible');
     }
-    const t = start + ((px - left) / plotW) * (end - start);
     let best = null;
     for (const s of drawn) {
       for (const p of s.lines) {
@@ -213,30 +212,57 @@ function drawAll(container, series, width, hidden, opts) {
       hide();
       return;
     }
-    const [pt, pv, pb] = best.p;
+    show(best.s, best.p);
+  };
+  // Shows the crosshair, marker and tooltip for point p = [t, top, base] of drawn series s.
+  const show = (s, p) => {
+    const [pt, pv, pb] = p;
     cross.setAttribute('x1', x(pt));
     cross.setAttribute('x2', x(pt));
     cross.setAttribute('visibility', 'visible');
     marker.setAttribute('cx', x(pt));
     marker.setAttribute('cy', y(pv));
-    marker.setAttribute('fill', seriesColor(best.s.index));
+    marker.setAttribute('fill', seriesColor(s.index));
     marker.setAttribute('visibility', 'visible');
     const raw = stacked ? pv - pb : pv;
     replace(tip,
       h('div', { class: 'tip-time' }, `${formatUtc(pt, true)} UTC`),
-      h('div', { class: 'tip-series' }, h('span', { class: 'swatch', style: { background: seriesColor(best.s.index) } }), best.s.name),
+      h('div', { class: 'tip-series' }, h('span', { class: 'swatch', style: { background: seriesColor(s.index) } }), s.name),
       h('div', { class: 'tip-value' }, `value: ${formatValue(raw)}`));
     tip.hidden = false;
     const tw = tip.offsetWidth || 200;
     tip.style.left = `${Math.min(Math.max(x(pt) + 12, 0), Math.max(width - tw, 0))}px`;
     tip.style.top = `${Math.max(y(pv) - 40, 0)}px`;
-    void t;
   };
   const hide = () => {
     cross.setAttribute('visibility', 'hidden');
     marker.setAttribute('visibility', 'hidden');
     tip.hidden = true;
   };
+  // Keyboard: ←/→ step through the samples of a series, ↑/↓ change series, Esc hides.
+  const withData = drawn.filter((s) => s.lines.some((p) => Number.isFinite(p[1])));
+  let cursor = null;
+  svg.setAttribute('tabindex', '0');
+  svg.addEventListener('keydown', (ev) => {
+    if (withData.length === 0) return;
+    const finite = (s) => s.lines.filter((p) => Number.isFinite(p[1]));
+    if (ev.key === 'Escape') { hide(); cursor = null; return; }
+    if (!['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End'].includes(ev.key)) return;
+    ev.preventDefault();
+    if (!cursor) cursor = { si: 0, t: finite(withData[0]).slice(-1)[0][0] };
+    if (ev.key === 'ArrowUp') cursor.si = (cursor.si + withData.length - 1) % withData.length;
+    if (ev.key === 'ArrowDown') cursor.si = (cursor.si + 1) % withData.length;
+    const pts = finite(withData[cursor.si]);
+    let i = pts.findIndex((p) => p[0] >= cursor.t);
+    if (i < 0) i = pts.length - 1;
+    if (ev.key === 'ArrowLeft') i = Math.max(i - 1, 0);
+    if (ev.key === 'ArrowRight') i = Math.min(pts[i][0] > cursor.t ? i : i + 1, pts.length - 1);
+    if (ev.key === 'Home') i = 0;
+    if (ev.key === 'End') i = pts.length - 1;
+    cursor.t = pts[i][0];
+    show(withData[cursor.si], pts[i]);
+  });
+  svg.addEventListener('blur', () => { hide(); cursor = null; });
   catcher.addEventListener('mousemove', onMove);
   catcher.addEventListener('mouseleave', () => { if (dragFrom === null) hide(); });
   const onUp = (ev) => {
@@ -258,5 +284,6 @@ function drawAll(container, series, width, hidden, opts) {
   replace(container,
     h('div', { class: 'graph-area' }, svg, tip),
     series.length === 0 ? h('p', { class: 'muted' }, 'No data points in this range.') : legend,
-    h('p', { class: 'hint' }, 'Drag across the graph to zoom in; click a legend entry to hide or show its series. Times are UTC.'));
+    h('p', { class: 'hint' }, 'Drag across the graph to zoom in; click a legend entry to hide or show its series. '
+      + 'With the graph focused, arrow keys move between samples and series. Times are UTC.'));
 }

@@ -14,6 +14,8 @@ import { renderGraph } from './graph.js';
 const RANGES = [60e3, 300e3, 900e3, 1800e3, 3600e3, 3 * 3600e3, 6 * 3600e3, 12 * 3600e3, 86400e3,
   2 * 86400e3, 7 * 86400e3, 14 * 86400e3, 28 * 86400e3, 56 * 86400e3, 365 * 86400e3];
 const MAX_TABLE_ROWS = 10000;
+// More lines than this make an unreadable graph and a slow page; the table shows them all.
+const MAX_GRAPH_SERIES = 500;
 
 /** Automatic step: about 250 points across the range, at least 1s, rounded to whole seconds. */
 export function autoStep(rangeMs) {
@@ -83,7 +85,7 @@ export class Panel {
     this.heading.id = `${id}-h`;
     this.el.prepend(this.heading);
     // Autocomplete first: its keydown handler consumes Enter/Tab when a suggestion is chosen.
-    attachAutocomplete(this.textarea);
+    this.autocomplete = attachAutocomplete(this.textarea);
     this.textarea.addEventListener('keydown', (ev) => {
       if (ev.defaultPrevented) return;
       if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
@@ -221,7 +223,10 @@ export class Panel {
   }
 
   execute() {
-    this.state.expr = this.textarea.value.trim();
+    this.autocomplete.close();
+    const expr = this.textarea.value.trim();
+    if (expr !== this.state.expr) this.hidden.clear();
+    this.state.expr = expr;
     this.onChange();
     this.run();
   }
@@ -303,7 +308,8 @@ export class Panel {
       this.paintStats(res, ms);
       if (info.tab === 'table') this.drawTable();
       else this.drawGraph();
-      if (res.warnings.length) this.body.prepend(h('div', { class: 'warning', role: 'status' }, res.warnings.map((w) => h('div', {}, `Warning: ${w}`))));
+      const notes = [...res.warnings.map((w) => `Warning: ${w}`), ...res.infos.map((i) => `Info: ${i}`)];
+      if (notes.length) this.body.prepend(h('div', { class: 'warning', role: 'status' }, notes.map((n) => h('div', {}, n))));
     } catch (e) {
       if (e && e.name === 'AbortError') return;
       this.last = null;
@@ -333,7 +339,7 @@ export class Panel {
     const tbody = h('tbody');
     let rows = 0;
     if (data.resultType === 'scalar' || data.resultType === 'string') {
-      tbody.append(h('tr', {}, h('td', { class: 'series' }, h('em', {}, data.resultType)), h('td', { class: 'value' }, formatValue(r[1]))));
+      tbody.append(h('tr', {}, h('td', { class: 'series' }, h('em', {}, data.resultType)), h('td', { class: 'value' }, data.resultType === 'string' ? r[1] : formatValue(r[1]))));
       rows = 1;
     } else {
       for (const s of r.slice(0, MAX_TABLE_ROWS)) {
@@ -370,7 +376,8 @@ export class Panel {
       return;
     }
     this.lastWidth = this.body.clientWidth;
-    renderGraph(this.body, data.result, {
+    const all = data.result;
+    renderGraph(this.body, all.slice(0, MAX_GRAPH_SERIES), {
       start, end, step, stacked: this.state.stacked, hidden: this.hidden,
       onZoom: (t0, t1) => {
         // Whole seconds keep the URL readable (`g0.range_input=14m58s`).
@@ -379,5 +386,9 @@ export class Panel {
         this.changed();
       },
     });
+    if (all.length > MAX_GRAPH_SERIES) {
+      this.body.prepend(h('p', { class: 'warning', role: 'status' },
+        `Graphing the first ${MAX_GRAPH_SERIES} of ${all.length} series; narrow the query or use the table.`));
+    }
   }
 }

@@ -18,7 +18,11 @@ function filterBox(label, apply) {
   return h('div', { class: 'field inline' }, h('label', { for: id, class: 'visually-hidden' }, label), input);
 }
 
+/** A table; each cell carries its column name in data-label for the narrow card layout. */
 function table(headers, rows, cls = '') {
+  for (const tr of rows) {
+    [...tr.children].forEach((cell, i) => { if (headers[i]) cell.dataset.label = headers[i]; });
+  }
   return h('div', { class: 'table-wrap' }, h('table', { class: `data-table ${cls}` },
     h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, rows)));
@@ -42,12 +46,14 @@ export async function renderTargets(main, signal) {
     const up = targets.filter((t) => t.health === 'up').length;
     const rows = targets.map((t) => {
       const tr = h('tr', { class: `target health-${t.health}`, dataset: { search: `${t.scrapeUrl} ${labelText(t.labels)} ${t.health}`.toLowerCase() } },
-        h('td', { class: 'endpoint' }, h('a', { href: t.scrapeUrl, rel: 'noreferrer' }, t.scrapeUrl)),
+        h('td', { class: 'endpoint' },
+          /^https?:\/\//i.test(t.scrapeUrl) ? h('a', { href: t.scrapeUrl, rel: 'noreferrer' }, t.scrapeUrl) : t.scrapeUrl,
+          t.scrapeInterval ? h('div', { class: 'muted small' }, `every ${t.scrapeInterval}, timeout ${t.scrapeTimeout || '?'}`) : null),
         h('td', {}, badge(t.health)),
         h('td', { class: 'labels' }, labelChips(t.labels),
           h('details', { class: 'discovered' }, h('summary', {}, 'Before relabeling'), labelChips(t.discoveredLabels))),
         h('td', { class: 'last-scrape' }, formatAgo(t.lastScrape)),
-        h('td', { class: 'duration' }, formatSeconds(t.lastScrapeDuration)),
+        h('td', { class: 'duration' }, formatAgo(t.lastScrape) === 'never' ? '—' : formatSeconds(t.lastScrapeDuration)),
         h('td', { class: 'scrape-error' }, t.lastError ? h('span', { class: 'error-text' }, t.lastError) : ''));
       return tr;
     });
@@ -164,9 +170,10 @@ function bytes(n) {
   return `${i ? v.toFixed(1) : v} ${u[i]}`;
 }
 
+/** ms (or RFC 3339) → UTC text; '—' outside JavaScript's date range (e.g. an empty head's ±2^63). */
 function msTime(v) {
-  const n = typeof v === 'string' ? Date.parse(v) : v;
-  return typeof n === 'number' && Number.isFinite(n) ? `${formatUtc(n)} UTC` : String(v ?? '');
+  const n = typeof v === 'string' && !/^-?\d+$/.test(v) ? Date.parse(v) : Number(v);
+  return Number.isFinite(n) && Math.abs(n) <= 8.64e15 ? `${formatUtc(n)} UTC` : '—';
 }
 
 export async function renderTsdb(main, signal) {
@@ -175,8 +182,10 @@ export async function renderTsdb(main, signal) {
   const headRows = [
     ['Number of series', head.numSeries], ['Number of chunks', head.chunkCount],
     ['Number of label pairs', head.numLabelPairs],
-    ['Current min time', head.minTime !== undefined ? `${msTime(head.minTime)} (${head.minTime})` : undefined],
-    ['Current max time', head.maxTime !== undefined ? `${msTime(head.maxTime)} (${head.maxTime})` : undefined],
+    ...(head.numSeries === 0 || Number(head.minTime) > Number(head.maxTime)
+      ? [['Time range', 'no samples in the head']]
+      : [['Current min time', head.minTime !== undefined ? `${msTime(head.minTime)} (${head.minTime})` : undefined],
+        ['Current max time', head.maxTime !== undefined ? `${msTime(head.maxTime)} (${head.maxTime})` : undefined]]),
   ].filter(([, v]) => v !== undefined);
   const blocks = Array.isArray(d.blocks) ? d.blocks : null;
   let blockSection = null;

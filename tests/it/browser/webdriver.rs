@@ -17,6 +17,7 @@ pub mod keys {
     pub const SHIFT: &str = "\u{E008}";
     pub const ESCAPE: &str = "\u{E00C}";
     pub const ARROW_DOWN: &str = "\u{E015}";
+    pub const ARROW_LEFT: &str = "\u{E012}";
 }
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -223,6 +224,11 @@ impl Browser {
     /// Runs `script` (a function body; `arguments` holds `args`) and returns its result.
     pub async fn js(&self, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
         self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": args}))).await
+    }
+
+    /// Runs an async script: its last argument is the callback to call with the result.
+    pub async fn js_async(&self, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
+        self.cmd("POST", "/execute/async", Some(json!({"script": script, "args": args}))).await
     }
 
     /// Moves the pointer to (x, y) relative to the element's centre, presses, optionally drags

@@ -48,3 +48,65 @@ impl Drop for Peer {
         let _ = self.child.wait();
     }
 }
+
+/// A started Prometheus with its temp dir and address.
+pub struct Prometheus {
+    pub peer: Peer,
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts Debian's `prometheus` on a free port with `config_yaml` (None outside CI if absent).
+pub fn start_prometheus(config_yaml: &str, extra: &[&str]) -> Option<Prometheus> {
+    start_prometheus_at(config_yaml, &format!("127.0.0.1:{}", super::free_port()), extra)
+}
+
+/// Starts Debian's `prometheus` listening on `addr` (so its own config can scrape it).
+pub fn start_prometheus_at(config_yaml: &str, addr: &str, extra: &[&str]) -> Option<Prometheus> {
+    let bin = require("prometheus", "prometheus")?;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(&cfg, config_yaml).expect("write prometheus.yml");
+    let addr = addr.to_string();
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address={addr}"))
+        .args(extra);
+    let peer = Peer::spawn("prometheus", cmd);
+    Some(Prometheus { peer, addr, _dir: dir })
+}
+
+/// Starts Debian's node_exporter on a free port; returns it and its address.
+pub fn start_node_exporter() -> Option<(Peer, String)> {
+    let bin = require("prometheus-node-exporter", "prometheus-node-exporter")?;
+    let addr = format!("127.0.0.1:{}", super::free_port());
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!("--web.listen-address={addr}"));
+    Some((Peer::spawn("node_exporter", cmd), addr))
+}
+
+/// Polls `f` every 200 ms until it returns `Some` or `limit` passes.
+pub async fn poll<T, F, Fut>(limit: std::time::Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    None
+}
+
+/// GET `http://<addr><path>` as JSON, `None` on any failure.
+pub async fn get_json(addr: &str, path: &str) -> Option<serde_json::Value> {
+    let r = super::http_client().get(format!("http://{addr}{path}")).send().await.ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    serde_json::from_str(&r.text().await.ok()?).ok()
+}
