@@ -189,7 +189,7 @@ fn parse_unguarded(text: &str) -> Result<Expr, QueryError> {
     let owned = text.to_string();
     match std::panic::catch_unwind(move || promql_parser::parser::parse(&owned)) {
         Ok(Ok(e)) => Ok(e),
-        Ok(Err(msg)) => Err(QueryError::Parse(msg)),
+        Ok(Err(msg)) => Err(QueryError::Parse(crate::parse_error::format(text, &msg))),
         Err(_) => Err(QueryError::Parse("parse error: value out of range".into())),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod ingest_metrics;
 pub mod runtime;
+pub mod snapshot;
 
 use crate::cli::ServeArgs;
 use crate::ingest::limits::IngestLimits;

@@ -1,6 +1,7 @@
 //! The single integration-test binary. One module per risk; helpers that several modules use
 //! live in `util` (storage) and `support` (server processes, peers).
 
+mod api_compat;
 mod browser;
 mod ingest_interop;
 mod promql_diff;
