@@ -8,6 +8,7 @@
 //! ```text
 //! <data>/LOCK                 flock'ed while a Db is open (holds the pid, for humans)
 //! <data>/cairn.meta           layout version + shard count (fixed at creation)
+//! <data>/head.mint            minimum valid sample time after the last truncate_head
 //! <data>/wal/NNNNNNNN         WAL segments (storage-format/src/wal.md)
 //! <data>/wal/checkpoint.N     head state as of segment N (written on truncate_head)
 //! ```
@@ -56,9 +57,8 @@
 //! before the WAL write returns; a commit whose WAL write fails leaves them visible until
 //! reopen, and the WAL is poisoned (no more writes). Replay re-applies logged samples
 //! without window checks (they were accepted once), so it is deterministic.
-//! `truncate_head` holds the commit barrier exclusively while it drops old data, cuts the WAL
-//! segment and writes the checkpoint. Known gap: the minimum valid time set by truncation is
-//! not persisted, so after a restart samples older than it are accepted again.
+//! `truncate_head` holds the commit barrier exclusively while it drops old data, records the
+//! new minimum valid time in `head.mint`, cuts the WAL segment and writes the checkpoint.
 
 mod appender;
 mod db;

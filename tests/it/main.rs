@@ -2,6 +2,7 @@
 //! live in `util`.
 
 mod storage_crash;
+mod storage_head;
 mod storage_lock;
 mod storage_model;
 mod storage_wal_tail;
