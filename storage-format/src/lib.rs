@@ -1,7 +1,9 @@
 //! cairn-format: Cairn's data model values (labels, samples, matchers) and every byte format
-//! Cairn persists or sends (XOR chunks, WAL records). Bytes <-> values only: this crate opens
-//! no files and starts no threads. Each codec has a `.md` page beside it.
+//! Cairn persists or sends (XOR chunks, WAL records, block files: chunk segments, index,
+//! meta.json, tombstones). Bytes <-> values only: this crate opens no files and starts no
+//! threads. Each codec has a `.md` page beside it.
 
+pub mod block;
 pub mod labels;
 pub mod matcher;
 pub mod sample;

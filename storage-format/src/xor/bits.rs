@@ -2,8 +2,8 @@
 //! through u64 words instead of per-bit loops. Owns bit positions and zero padding only; the
 //! meaning of the bits is `encode.rs` / `decode.rs` (format: `../xor.md`).
 
-/// Zero bytes kept past the logical end so a u64 word can always be stored at the write position.
-const SLACK_BYTES: usize = 8;
+/// Zero bytes kept past the logical end so a u128 word can always be stored at the write position.
+const SLACK_BYTES: usize = 16;
 
 /// Appends bits MSB-first to a byte vector. Invariant: every bit at or after `pos` is zero,
 /// and `buf.len() >= pos / 8 + SLACK_BYTES`.
@@ -59,21 +59,35 @@ impl BitWriter {
         self.buf
     }
 
-    /// Writes the low `n` bits of `v` (1 <= n <= 56).
+    /// Queues the low `n` bits of `v` (1 <= n <= 64) in `p`, flushing `p` first if full.
     #[inline(always)]
-    fn write_short(&mut self, v: u64, n: u32) {
-        debug_assert!((1..=56).contains(&n));
+    pub(crate) fn put(&mut self, p: &mut Pending, v: u64, n: u32) {
+        debug_assert!((1..=64).contains(&n));
+        if p.n + n > PENDING_BITS_MAX {
+            self.flush(p);
+        }
+        let v = u128::from(v) & ((1u128 << n) - 1);
+        p.bits = (p.bits << n) | v;
+        p.n += n;
+    }
+
+    /// Writes the bits queued in `p` at the current position and empties `p`.
+    #[inline(always)]
+    pub(crate) fn flush(&mut self, p: &mut Pending) {
+        if p.n == 0 {
+            return;
+        }
         let i = (self.pos >> 3) as usize;
         let shift = (self.pos & 7) as u32;
         if self.buf.len() < i + SLACK_BYTES {
             self.grow(i + SLACK_BYTES);
         }
-        let v = v & (u64::MAX >> (64 - n));
-        if let Some(word) = self.buf[i..].first_chunk_mut::<8>() {
-            let cur = u64::from_be_bytes(*word);
-            *word = (cur | (v << (64 - shift - n))).to_be_bytes();
+        if let Some(word) = self.buf[i..].first_chunk_mut::<16>() {
+            let cur = u128::from_be_bytes(*word);
+            *word = (cur | (p.bits << (128 - shift - p.n))).to_be_bytes();
         }
-        self.pos += u64::from(n);
+        self.pos += u64::from(p.n);
+        *p = Pending::default();
     }
 
     #[cold]
@@ -83,15 +97,22 @@ impl BitWriter {
     }
 
     /// Writes the low `n` bits of `v` (1 <= n <= 64), most significant first.
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn write(&mut self, v: u64, n: u32) {
-        if n > 56 {
-            self.write_short(v >> 32, n - 32);
-            self.write_short(v, 32);
-        } else {
-            self.write_short(v, n);
-        }
+        let mut p = Pending::default();
+        self.put(&mut p, v, n);
+        self.flush(&mut p);
     }
+}
+
+/// Most bits a [`Pending`] holds: 128 minus the 7 bits of a byte offset, rounded down.
+const PENDING_BITS_MAX: u32 = 120;
+
+/// Bits gathered in a register before one read-modify-write of the buffer.
+#[derive(Default, Debug, Clone, Copy)]
+pub(crate) struct Pending {
+    bits: u128,
+    n: u32,
 }
 
 /// Reads bits MSB-first from a byte slice. Reads past the end yield zero bits and move the

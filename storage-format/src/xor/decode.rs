@@ -170,6 +170,27 @@ impl<'a> XorIter<'a> {
         Some(self.current())
     }
 
+    /// Decodes the value from `w`, whose top `avail` bits are the next stream bits, when the
+    /// common cases fit in them; otherwise reads from the stream.
+    #[inline(always)]
+    fn read_value_from(&mut self, w: u64, avail: u32, start: u64) -> Result<(), ChunkError> {
+        if w >> 63 == 0 {
+            self.r.skip(1);
+            self.last_field_bits = 1;
+            return Ok(());
+        }
+        if (w >> 62) & 1 == 0 {
+            let sig = 64 - u32::from(self.leading) - u32::from(self.trailing);
+            if sig + 2 <= avail {
+                self.r.skip(2 + sig);
+                self.v ^= ((w << 2) >> (64 - sig)) << self.trailing;
+                self.last_field_bits = sig;
+                return Ok(());
+            }
+        }
+        self.read_value(start)
+    }
+
     #[inline(always)]
     fn read_value(&mut self, start: u64) -> Result<(), ChunkError> {
         let w = self.r.peek();
@@ -222,6 +243,9 @@ impl<'a> XorIter<'a> {
     }
 }
 
+/// Stream bits a `peek()` is guaranteed to hold (64 minus up to 7 bits of byte offset).
+const PEEK_BITS_MIN: u32 = 57;
+
 /// Decodes a delta-of-delta payload of `size` bits whose control prefix is `ctl` bits.
 #[inline(always)]
 fn dod_field(w: u64, ctl: u32, size: u32) -> (i64, u32) {
@@ -244,28 +268,27 @@ impl Iterator for XorIter<'_> {
             return self.next_first_two(start);
         }
         let w = self.r.peek();
-        let dod = match (!w).leading_zeros() {
-            0 => {
-                self.r.skip(1);
-                0
-            }
-            ones @ 1..=3 => {
-                let (d, used) = match ones {
-                    1 => dod_field(w, 2, 14),
-                    2 => dod_field(w, 3, 17),
-                    _ => dod_field(w, 4, 20),
-                };
-                self.r.skip(used);
-                d
-            }
+        // `w` holds at least 57 stream bits; after the dod, the value is decoded from what is
+        // left of it when that suffices, saving a second load.
+        let (dod, used) = match (!w).leading_zeros() {
+            0 => (0, 1),
+            1 => dod_field(w, 2, 14),
+            2 => dod_field(w, 3, 17),
+            3 => dod_field(w, 4, 20),
             _ => {
                 self.r.skip(4);
-                self.r.read(64) as i64
+                (self.r.read(64) as i64, 0)
             }
         };
         self.t_delta = self.t_delta.wrapping_add(dod as u64);
         self.t = self.t.wrapping_add(self.t_delta as i64);
-        if let Err(e) = self.read_value(start) {
+        let res = if used > 0 {
+            self.r.skip(used);
+            self.read_value_from(w << used, PEEK_BITS_MIN - used, start)
+        } else {
+            self.read_value(start)
+        };
+        if let Err(e) = res {
             return self.fail(e);
         }
         self.finish(start)

@@ -2,7 +2,7 @@
 //! (previous timestamp, delta, value and XOR window) and Prometheus's byte-length quirk.
 //! Decoding lives in `decode.rs`.
 
-use super::bits::BitWriter;
+use super::bits::{BitWriter, Pending};
 use super::decode::XorIter;
 use super::{ChunkError, HEADER_LEN, SAMPLES_MAX};
 use crate::sample::Sample;
@@ -63,64 +63,78 @@ impl XorEncoder {
     /// Appends one sample. The caller keeps timestamps strictly increasing and a chunk below
     /// [`SAMPLES_MAX`] samples (other timestamp orders still round-trip: arithmetic wraps like
     /// Prometheus's). Panics if the chunk already counts [`SAMPLES_MAX`] samples.
+    #[inline]
     pub fn append(&mut self, t: i64, v: f64) {
+        if self.count < 2 {
+            return self.append_first_two(t, v);
+        }
         assert!(self.count < SAMPLES_MAX, "xor chunk full ({SAMPLES_MAX} samples)");
         let vb = v.to_bits();
-        match self.count {
-            0 => {
-                self.write_varint_bytes(zigzag(t));
-                self.w.write(vb, 64);
-                self.byte_tail = true;
-                self.first_t = t;
-            }
-            1 => {
-                let t_delta = t.wrapping_sub(self.t) as u64;
-                self.write_varint_bytes(t_delta);
-                self.write_value(vb);
-                self.t_delta = t_delta;
-            }
-            _ => {
-                let t_delta = t.wrapping_sub(self.t) as u64;
-                let dod = t_delta.wrapping_sub(self.t_delta) as i64;
-                let d = dod as u64;
-                if dod == 0 {
-                    self.w.write(0, 1);
-                } else if fits(dod, 14) {
-                    self.w.write((0b10 << 14) | (d & 0x3fff), 16);
-                } else if fits(dod, 17) {
-                    self.w.write((0b110 << 17) | (d & 0x1_ffff), 20);
-                } else if fits(dod, 20) {
-                    self.w.write((0b1110 << 20) | (d & 0xf_ffff), 24);
-                } else {
-                    self.w.write(0b1111, 4);
-                    self.w.write(d, 64);
-                }
-                self.write_value(vb);
-                self.t_delta = t_delta;
-            }
+        let mut p = Pending::default();
+        let t_delta = t.wrapping_sub(self.t) as u64;
+        let dod = t_delta.wrapping_sub(self.t_delta) as i64;
+        let d = dod as u64;
+        if dod == 0 {
+            self.w.put(&mut p, 0, 1);
+        } else if fits(dod, 14) {
+            self.w.put(&mut p, (0b10 << 14) | (d & 0x3fff), 16);
+        } else if fits(dod, 17) {
+            self.w.put(&mut p, (0b110 << 17) | (d & 0x1_ffff), 20);
+        } else if fits(dod, 20) {
+            self.w.put(&mut p, (0b1110 << 20) | (d & 0xf_ffff), 24);
+        } else {
+            self.w.put(&mut p, 0b1111, 4);
+            self.w.put(&mut p, d, 64);
         }
+        self.put_value(&mut p, vb);
+        self.t_delta = t_delta;
+        self.finish_append(p, t, vb);
+    }
+
+    /// Samples 0 and 1: varint timestamp fields (rare, kept out of the inlined path).
+    #[inline(never)]
+    fn append_first_two(&mut self, t: i64, v: f64) {
+        let vb = v.to_bits();
+        let mut p = Pending::default();
+        if self.count == 0 {
+            self.put_varint_bytes(&mut p, zigzag(t));
+            self.w.put(&mut p, vb, 64);
+            self.byte_tail = true;
+            self.first_t = t;
+        } else {
+            let t_delta = t.wrapping_sub(self.t) as u64;
+            self.put_varint_bytes(&mut p, t_delta);
+            self.put_value(&mut p, vb);
+            self.t_delta = t_delta;
+        }
+        self.finish_append(p, t, vb);
+    }
+
+    #[inline(always)]
+    fn finish_append(&mut self, mut p: Pending, t: i64, vb: u64) {
+        self.w.flush(&mut p);
         self.t = t;
         self.v = vb;
         self.count += 1;
         let [hi, lo] = (self.count as u16).to_be_bytes();
-        let raw = self.w.raw_mut();
-        raw[0] = hi;
-        raw[1] = lo;
+        if let Some(h) = self.w.raw_mut().first_chunk_mut::<HEADER_LEN>() {
+            *h = [hi, lo];
+        }
     }
 
-    fn write_varint_bytes(&mut self, x: u64) {
+    fn put_varint_bytes(&mut self, p: &mut Pending, x: u64) {
         let mut tmp = [0u8; UVARINT_LEN_MAX];
         let n = encode_uvarint(x, &mut tmp);
         for &b in &tmp[..n] {
-            self.w.write(u64::from(b), 8);
+            self.w.put(p, u64::from(b), 8);
         }
     }
 
     #[inline(always)]
-    fn write_value(&mut self, vb: u64) {
+    fn put_value(&mut self, p: &mut Pending, vb: u64) {
         let delta = vb ^ self.v;
         if delta == 0 {
-            self.w.write(0, 1);
+            self.w.put(p, 0, 1);
             self.byte_tail = false;
             return;
         }
@@ -131,13 +145,8 @@ impl XorEncoder {
             && trailing >= u32::from(self.trailing)
         {
             let sig = 64 - u32::from(self.leading) - u32::from(self.trailing);
-            let payload = delta >> self.trailing;
-            if sig <= 54 {
-                self.w.write((0b10 << sig) | payload, sig + 2);
-            } else {
-                self.w.write(0b10, 2);
-                self.w.write(payload, sig);
-            }
+            self.w.put(p, 0b10, 2);
+            self.w.put(p, delta >> self.trailing, sig);
             self.byte_tail = sig.is_multiple_of(8);
         } else {
             self.leading = leading as u8;
@@ -145,8 +154,8 @@ impl XorEncoder {
             let sig = 64 - leading - trailing;
             // 64 significant bits do not fit the 6-bit field; they are written as 0.
             let head = (0b11 << 11) | (u64::from(leading) << 6) | u64::from(sig & 63);
-            self.w.write(head, 13);
-            self.w.write(delta >> trailing, sig);
+            self.w.put(p, head, 13);
+            self.w.put(p, delta >> trailing, sig);
             self.byte_tail = sig.is_multiple_of(8);
         }
     }
