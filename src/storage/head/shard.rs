@@ -5,7 +5,8 @@
 use super::packed::PackedLabels;
 use super::postings::Postings;
 use super::series::MemSeries;
-use cairn_format::Labels;
+use cairn_format::{Labels, MatchOp, Matcher};
+use roaring::RoaringBitmap;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -59,6 +60,36 @@ impl Shard {
 
     pub fn get_mut(&mut self, id: u32) -> Option<&mut MemSeries> {
         self.series.get_mut(id as usize).and_then(|s| s.as_deref_mut())
+    }
+
+    /// Ids of the series matching every matcher (all series when `matchers` is empty).
+    ///
+    /// Starts from the most selective kind of matcher (non-empty equality) via postings.
+    /// Each further matcher either intersects with its postings or — when the candidates are
+    /// fewer than the label's distinct values (a regex over a high-cardinality label) — is
+    /// checked directly against each candidate's labels, which avoids matching every value.
+    pub fn select(&self, matchers: &[Matcher]) -> RoaringBitmap {
+        let mut order: Vec<&Matcher> = matchers.iter().collect();
+        order.sort_by_key(|m| match m.op {
+            MatchOp::Equal if !m.value.is_empty() => 0,
+            MatchOp::RegexMatch if !m.matches_empty() => 1,
+            _ => 2,
+        });
+        let mut it = order.into_iter();
+        let Some(first) = it.next() else { return self.postings.all().clone() };
+        let mut acc = self.postings.select_one(first);
+        for m in it {
+            if acc.is_empty() {
+                break;
+            }
+            let cheap_postings = matches!(m.op, MatchOp::Equal) && !m.value.is_empty();
+            if !cheap_postings && acc.len() < self.postings.value_count(&m.name) as u64 {
+                acc.retain(|id| self.get(id).is_some_and(|s| m.matches(s.labels.get(&m.name).unwrap_or(""))));
+            } else {
+                acc &= self.postings.select_one(m);
+            }
+        }
+        acc
     }
 
     /// The id the next created series will get.
