@@ -154,6 +154,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn select_agrees_with_brute_force_on_both_strategies() {
+        // Many distinct `inst` values so that a regex after an equality filters candidates
+        // by labels, while matchers on low-cardinality names go through postings.
+        let mut s = Shard::default();
+        let mut all = Vec::new();
+        for i in 0..300u32 {
+            let l = Labels::from_pairs([
+                ("__name__", format!("m{}", i % 3)),
+                ("inst", format!("h{i}")),
+                ("mode", ["a", "b"][(i % 2) as usize].to_string()),
+            ]);
+            s.insert(i, l.stable_hash(), &l);
+            all.push(l);
+        }
+        let m = |op, n: &str, v: &str| Matcher::new(op, n, v).unwrap();
+        let cases = [
+            vec![m(MatchOp::Equal, "__name__", "m1"), m(MatchOp::RegexMatch, "inst", "h1.*")],
+            vec![m(MatchOp::Equal, "__name__", "m1"), m(MatchOp::RegexNoMatch, "inst", "h1.*")],
+            vec![m(MatchOp::Equal, "__name__", "m2"), m(MatchOp::NotEqual, "inst", "h5")],
+            vec![m(MatchOp::Equal, "__name__", "m0"), m(MatchOp::Equal, "nope", "")],
+            vec![m(MatchOp::RegexMatch, "inst", "h2."), m(MatchOp::NotEqual, "mode", "a")],
+            vec![m(MatchOp::NotEqual, "mode", "a")],
+            vec![],
+        ];
+        for ms in cases {
+            let got: Vec<u32> = s.select(&ms).iter().collect();
+            let want: Vec<u32> =
+                (0..300u32).filter(|&i| ms.iter().all(|m| m.matches_labels(&all[i as usize]))).collect();
+            assert_eq!(got, want, "{ms:?}");
+        }
+    }
+
+    #[test]
     fn hash_collisions_are_handled() {
         let mut s = Shard::default();
         let a = Labels::from_pairs([("a", "1")]);
