@@ -21,6 +21,15 @@
 //! and postings (`label name → value → roaring bitmap of ids`; a value held by a single
 //! series is a bare id). A [`SeriesRef`] is `shard << 48 | id`; ids are never reused.
 //!
+//! # Reads
+//!
+//! `select` visits every shard under its read lock: the most selective matcher (non-empty
+//! equality) picks candidates from the postings; each further matcher intersects with its
+//! postings, or — when the candidates are fewer than the label's distinct values — is checked
+//! against each candidate's packed labels. Matching series are snapshotted (closed chunks
+//! shared by `Arc`, open chunk and out-of-order samples copied) and decoded after the lock
+//! is released; results are sorted by labels.
+//!
 //! # Series and chunks
 //!
 //! A series keeps its labels packed in one byte buffer, its closed chunks (`Arc<[u8]>` +
