@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 pub const LOCK_FILE: &str = "LOCK";
 pub const META_FILE: &str = "cairn.meta";
 pub const WAL_DIR: &str = "wal";
+/// Head minimum valid time (ms) set by the last `truncate_head`, as decimal text.
+pub const HEAD_MIN_FILE: &str = "head.mint";
 /// Version of the data-directory layout written into `cairn.meta`.
 pub const LAYOUT_VERSION: u32 = 1;
 
@@ -100,6 +102,19 @@ pub fn load_or_create_meta(dir: &Path, shards: usize) -> Result<Meta, StorageErr
             publish_file(dir, META_FILE, meta.encode().as_bytes())?;
             Ok(meta)
         }
+        Err(e) => Err(StorageError::io(&path, e)),
+    }
+}
+
+/// Reads `head.mint` (absent: no truncation yet).
+pub fn load_head_min(dir: &Path) -> Result<Option<i64>, StorageError> {
+    let path = dir.join(HEAD_MIN_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse::<i64>().map(Some).map_err(|_| StorageError::BadMeta {
+            file: path.clone(),
+            reason: format!("{:?} is not a timestamp", text.trim()),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(StorageError::io(&path, e)),
     }
 }

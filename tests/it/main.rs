@@ -11,6 +11,7 @@ mod rules_eval;
 mod rules_notifier;
 mod rules_promtool;
 mod storage_crash;
+mod storage_head;
 mod storage_lock;
 mod storage_model;
 mod storage_wal_tail;
