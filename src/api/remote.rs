@@ -110,8 +110,12 @@ fn append_batch(st: &AppState, batch: remote::WriteBatch) -> Result<AppendOutcom
                 }
                 Err(AppendError::Storage(m)) => return Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, m)),
                 Err(e) => {
-                    if matches!(e, AppendError::TooManySeries { .. }) {
-                        st.ingest.limit("active_series_max").inc();
+                    match e {
+                        AppendError::TooManySeries { .. } => st.ingest.limit("active_series_max").inc(),
+                        AppendError::NewSeriesRateLimited { .. } => {
+                            st.ingest.limit("new_series_per_second_max").inc()
+                        }
+                        _ => {}
                     }
                     out.rejected += 1;
                     if out.first_error.is_none() {

@@ -115,6 +115,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             0 => None,
             n => Some(n as usize),
         },
+        new_series_per_second_max: match cfg.cairn.limits.new_series_per_second_max {
+            0 => None,
+            n => Some(n),
+        },
         ..Options::default()
     };
     let db = tokio::task::spawn_blocking(move || Db::open(&data_dir, storage_opts))

@@ -58,6 +58,14 @@ impl Appender {
                 if inner.closed.load(Ordering::Acquire) {
                     return Err(AppendError::Closed);
                 }
+                if let Some(lim) = &inner.new_series_limit
+                    && !lim.try_take()
+                {
+                    return Err(AppendError::NewSeriesRateLimited {
+                        limit: lim.limit(),
+                        series: labels.to_string(),
+                    });
+                }
                 let wal = &inner.wal;
                 let mut end = 0;
                 let r = inner.head.get_or_create(&labels, hash, |r, l| {

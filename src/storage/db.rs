@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub closed: AtomicBool,
     lock: Mutex<Option<DirLock>>,
     pub replay: ReplayReport,
+    /// `Options::new_series_per_second_max`, if set.
+    pub new_series_limit: Option<super::rate::SeriesRateLimiter>,
 }
 
 impl Drop for Inner {
@@ -110,6 +112,7 @@ impl Db {
                 closed: AtomicBool::new(false),
                 lock: Mutex::new(Some(lock)),
                 replay: report,
+                new_series_limit: opts.new_series_per_second_max.map(super::rate::SeriesRateLimiter::new),
             }),
         })
     }

@@ -77,6 +77,7 @@ pub mod head;
 mod options;
 mod querier;
 mod queryable;
+mod rate;
 pub mod validate;
 pub mod wal;
 
