@@ -10,6 +10,7 @@ mod rules_alertmanager;
 mod rules_eval;
 mod rules_notifier;
 mod rules_promtool;
+mod scrape_staleness;
 mod storage_crash;
 mod storage_head;
 mod storage_lock;
