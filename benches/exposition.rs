@@ -7,7 +7,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use cairn::ingest::exposition::{Entry, Format, Parser};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/exposition/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -107,4 +107,23 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// With `EXPOSITION_ITERS=N`, parses the node_exporter fixture N times and exits without
+/// criterion, so that `perf stat -e instructions,cycles` can count per-sample work (run once
+/// with N and once with 0 and divide the difference by N × 507). Otherwise runs criterion.
+fn main() {
+    if let Some(n) = std::env::var("EXPOSITION_ITERS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        let input = fixture("node_exporter.prom.txt");
+        let mut sum = 0.0;
+        for _ in 0..n {
+            sum += parse_values(&input, Format::PrometheusText);
+        }
+        println!(
+            "{n} iterations, {} samples each, checksum {sum}",
+            count_samples(&input, Format::PrometheusText)
+        );
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

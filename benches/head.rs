@@ -13,6 +13,17 @@ use std::time::{Duration, Instant};
 const BATCH: usize = 10_000;
 const SCRAPE_MS: i64 = 15_000;
 
+/// CPU time consumed by the calling thread (or the whole process).
+fn cpu_time(clock: libc::clockid_t) -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; clock_gettime only writes into it.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 fn rss_bytes() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -63,6 +74,7 @@ fn setup(n: usize, samples: i64) -> State {
     app.commit().expect("commit");
     let create = t0.elapsed();
     let t1 = Instant::now();
+    let c1 = cpu_time(libc::CLOCK_THREAD_CPUTIME_ID);
     for k in 1..samples {
         for (i, r) in refs.iter().enumerate() {
             app.append_ref(*r, k * SCRAPE_MS, value(i, k)).expect("append_ref");
@@ -73,6 +85,7 @@ fn setup(n: usize, samples: i64) -> State {
         app.commit().expect("commit");
     }
     let fill = t1.elapsed();
+    let fill_cpu = cpu_time(libc::CLOCK_THREAD_CPUTIME_ID) - c1;
     let rss1 = rss_bytes();
     let st = db.head_stats_top(3);
     eprintln!(
@@ -80,6 +93,10 @@ fn setup(n: usize, samples: i64) -> State {
         n as f64 / create.as_secs_f64(),
         n as u64 * (samples as u64 - 1),
         (n as f64 * (samples - 1) as f64) / fill.as_secs_f64() / 1e6,
+    );
+    eprintln!(
+        "setup: appending used {fill_cpu:.2?} of thread CPU time = {:.2} M samples per CPU-second (load-independent)",
+        (n as f64 * (samples - 1) as f64) / fill_cpu.as_secs_f64() / 1e6,
     );
     eprintln!(
         "memory: head holds {} series / {} samples; RSS {:.1} MiB -> {:.1} MiB = {:.0} bytes per series with {samples} samples",
@@ -116,6 +133,24 @@ fn append_round(db: &Db, refs: &[SeriesRef], k: i64, threads: usize) {
 fn main() {
     let n: usize = std::env::var("CAIRN_BENCH_SERIES").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let mut st = setup(n, 120);
+    // Wall and process-CPU time of a few rounds per thread count (one sample per series each):
+    // on a shared machine, CPU-seconds show the cost independent of other load.
+    for threads in [1usize, 2] {
+        let rounds = 3;
+        let (w0, c0) = (Instant::now(), cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID));
+        for _ in 0..rounds {
+            append_round(&st.db, &st.refs, st.k, threads);
+            st.k += 1;
+        }
+        let (wall, cpu) = (w0.elapsed(), cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID) - c0);
+        let total = (n * rounds) as f64;
+        eprintln!(
+            "rounds: {threads} thread(s): {:.2} M samples/s wall, {:.2} M samples per CPU-second, CPU/wall = {:.2}",
+            total / wall.as_secs_f64() / 1e6,
+            total / cpu.as_secs_f64() / 1e6,
+            cpu.as_secs_f64() / wall.as_secs_f64()
+        );
+    }
     let mut c =
         Criterion::default().configure_from_args().sample_size(10).warm_up_time(Duration::from_secs(1));
     let mut g = c.benchmark_group("head_append");

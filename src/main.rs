@@ -3,7 +3,7 @@
 use cairn::cli::{CheckCommand, Cli, Command, TestCommand};
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+fn main() {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -16,8 +16,17 @@ fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
         Command::Serve(args) => {
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            rt.block_on(cairn::server::run(args))
+            let res = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(cairn::server::run(args)));
+            if let Err(e) = res {
+                // The error chain only: a start-up problem (bad config, locked data dir, port in
+                // use) is the user's to fix, not a crash to debug.
+                eprintln!("cairn: {e:#}");
+                std::process::exit(1);
+            }
         }
         Command::Check(CheckCommand::Rules { files }) => {
             std::process::exit(cairn::rules::cli::check_rules_main(&files))

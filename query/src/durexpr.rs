@@ -1,7 +1,8 @@
 //! Duration arithmetic (Prometheus's experimental `[5m+1m]`, `offset (2*2)`, `[step()]`,
 //! `min_of`/`max_of`), which promql-parser cannot parse: rewrites such spots in the query text
 //! into literal durations before parsing. Owns only this text rewrite; everything else in the
-//! query passes through unchanged (quoted strings are never touched).
+//! query passes through unchanged (quoted strings are never touched). Also strips the
+//! experimental `anchored` / `smoothed` range-selector modifiers, reporting where they were.
 
 /// Values the duration functions take for one query.
 #[derive(Clone, Copy, Debug)]
@@ -33,11 +34,45 @@ fn ms_literal(secs: f64) -> Result<String, String> {
     Ok(format!("{}ms", ms as i64))
 }
 
-/// Rewrites every duration expression of `q`; returns `None` when nothing needed rewriting.
-pub(crate) fn rewrite(q: &str, ctx: DurationContext) -> Result<Option<String>, String> {
+/// The experimental `anchored` / `smoothed` modifiers of a range selector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RangeExt {
+    Anchored,
+    Smoothed,
+}
+
+/// Result of [`rewrite`]: the new text (if anything changed) and, for range selectors
+/// followed by `anchored`/`smoothed`, their 0-based position among the range selectors.
+#[derive(Debug, Default)]
+pub(crate) struct Rewritten {
+    pub text: Option<String>,
+    pub extended: Vec<(usize, RangeExt)>,
+}
+
+/// Rewrites every duration expression of `q` and strips `anchored`/`smoothed` (recording
+/// which range selector carried them).
+pub(crate) fn rewrite_all(q: &str, ctx: DurationContext) -> Result<Rewritten, String> {
+    let mut extended = Vec::new();
+    let text = rewrite_inner(q, ctx, &mut extended)?;
+    Ok(Rewritten { text, extended })
+}
+
+#[cfg(test)]
+fn rewrite(q: &str, ctx: DurationContext) -> Result<Option<String>, String> {
+    rewrite_inner(q, ctx, &mut Vec::new())
+}
+
+fn rewrite_inner(
+    q: &str,
+    ctx: DurationContext,
+    extended: &mut Vec<(usize, RangeExt)>,
+) -> Result<Option<String>, String> {
+    let marked = info_prepass(q);
+    let mut changed = marked.is_some();
+    let q = marked.as_deref().unwrap_or(q);
     let b = q.as_bytes();
     let mut out = String::with_capacity(q.len());
-    let mut changed = false;
+    let mut range_selectors = 0usize;
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -86,6 +121,44 @@ pub(crate) fn rewrite(q: &str, ctx: DurationContext) -> Result<Option<String>, S
                 changed = true;
             }
             i += rel + 1;
+            if parts.len() == 1 {
+                // A range selector (not a subquery): look for `anchored` / `smoothed`.
+                let mut j = i;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                let word_len = q[j..].bytes().take_while(|c| is_ident_byte(*c)).count();
+                let ext = match &q[j..j + word_len] {
+                    "anchored" => Some(RangeExt::Anchored),
+                    "smoothed" => Some(RangeExt::Smoothed),
+                    _ => None,
+                };
+                if let Some(e) = ext {
+                    extended.push((range_selectors, e));
+                    i = j + word_len;
+                    changed = true;
+                }
+                range_selectors += 1;
+            }
+            continue;
+        }
+        if c == b's'
+            && q[i..].starts_with("smoothed")
+            && (i == 0 || !is_ident_byte(b[i - 1]))
+            && b.get(i + 8).is_none_or(|x| !is_ident_byte(*x))
+            && let Some(pos) = selector_end(&out)
+        {
+            // `<instant selector> [@ t] [offset d] smoothed`: mark the selector with a matcher
+            // every series satisfies; the evaluator recognises and removes it.
+            if out[..pos].ends_with('}') {
+                let inner_empty = out[..pos - 1].trim_end().ends_with('{');
+                let mark = if inner_empty { SMOOTHED_MARK.to_string() } else { format!(",{SMOOTHED_MARK}") };
+                out.insert_str(pos - 1, &mark);
+            } else {
+                out.insert_str(pos, &format!("{{{SMOOTHED_MARK}}}"));
+            }
+            i += 8;
+            changed = true;
             continue;
         }
         if (c == b'o' || c == b'O')
@@ -135,6 +208,140 @@ pub(crate) fn rewrite(q: &str, ctx: DurationContext) -> Result<Option<String>, S
         i += ch.len_utf8();
     }
     Ok(changed.then_some(out))
+}
+
+/// Matcher injected into a `smoothed` instant selector (matches every series).
+pub(crate) const SMOOTHED_MARK_LABEL: &str = "__cairn_smoothed__";
+const SMOOTHED_MARK: &str = "__cairn_smoothed__=\"\"";
+
+/// Matcher injected into `info()`'s label selector (never matches the empty string).
+pub(crate) const INFO_MARK_LABEL: &str = "__cairn_info__";
+
+/// For `info(<expr>, {…})` at the start of `s` whose selector has only matchers that accept
+/// the empty string, returns where (offset in `s`) and what to insert before its `}`.
+fn mark_info_selector(s: &str) -> Option<(usize, String)> {
+    let open = s.find('(')?;
+    let len = balanced_len(&s[open..])?;
+    let inner = &s[open + 1..open + len - 1];
+    // The last top-level comma separates the selector argument.
+    let mut depth = 0i32;
+    let mut comma = None;
+    let mut quote: Option<char> = None;
+    for (k, ch) in inner.char_indices() {
+        match quote {
+            Some(qc) => {
+                if ch == qc {
+                    quote = None;
+                }
+            }
+            None => match ch {
+                '"' | '\'' | '`' => quote = Some(ch),
+                '(' | '{' | '[' => depth += 1,
+                ')' | '}' | ']' => depth -= 1,
+                ',' if depth == 0 => comma = Some(k),
+                _ => {}
+            },
+        }
+    }
+    let c = comma?;
+    let sel = inner[c + 1..].trim();
+    if !(sel.starts_with('{') && sel.ends_with('}')) {
+        return None;
+    }
+    let body = sel[1..sel.len() - 1].trim();
+    let probe_sep = if body.is_empty() { "" } else { "," };
+    let parsed = promql_parser::parser::parse(&format!("{{{body}{probe_sep}__cairn_probe__=\"x\"}}")).ok()?;
+    let promql_parser::parser::Expr::VectorSelector(vs) = parsed else { return None };
+    let all_empty =
+        vs.matchers.matchers.iter().filter(|m| m.name != "__cairn_probe__").all(|m| m.is_match(""));
+    if !all_empty {
+        return None;
+    }
+    let sep = if body.is_empty() { "" } else { "," };
+    // Offset of the selector's closing brace: the end of `inner`, minus trailing blanks.
+    let close = open + 1 + inner.trim_end().len() - 1;
+    Some((close, format!("{sep}{INFO_MARK_LABEL}=~\".+\"")))
+}
+
+/// Adds the `info()` marker matcher wherever it is needed (see [`mark_info_selector`]).
+fn info_prepass(q: &str) -> Option<String> {
+    let mut inserts: Vec<(usize, String)> = Vec::new();
+    let b = q.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(qc) => {
+                if c == b'\\' && qc != b'`' {
+                    i += 1;
+                } else if c == qc {
+                    quote = None;
+                }
+            }
+            None => {
+                if c == b'"' || c == b'\'' || c == b'`' {
+                    quote = Some(c);
+                } else if q[i..].starts_with("info")
+                    && (i == 0 || !is_ident_byte(b[i - 1]))
+                    && q[i + 4..].trim_start().starts_with('(')
+                    && let Some((at, text)) = mark_info_selector(&q[i..])
+                {
+                    inserts.push((i + at, text));
+                }
+            }
+        }
+        i += 1;
+    }
+    if inserts.is_empty() {
+        return None;
+    }
+    let mut out = q.to_string();
+    for (at, text) in inserts.into_iter().rev() {
+        out.insert_str(at, &text);
+    }
+    Some(out)
+}
+
+/// Byte position just after the instant selector that ends `out` (before any trailing
+/// `@ …` / `offset …` clauses), if `out` ends with one.
+fn selector_end(out: &str) -> Option<usize> {
+    let mut end = out.trim_end().len();
+    // Strip up to two trailing modifier clauses.
+    for _ in 0..2 {
+        let head = out[..end].trim_end();
+        let tok_start = head.rfind(|c: char| c.is_whitespace() || c == '@').map(|p| p + 1).unwrap_or(0);
+        let tok = &head[tok_start..];
+        let before = head[..tok_start].trim_end();
+        let lower = before.to_ascii_lowercase();
+        if !tok.is_empty() && (before.ends_with('@') || lower.ends_with("offset")) {
+            let kw_len = if before.ends_with('@') { 1 } else { 6 };
+            end = before.len() - kw_len;
+        } else if head.ends_with('@') {
+            return None;
+        }
+    }
+    let head = out[..end].trim_end();
+    let last = head.bytes().last()?;
+    if last == b'}' {
+        return Some(head.len());
+    }
+    let word_start = head.bytes().rposition(|c| !is_ident_byte(c)).map(|p| p + 1).unwrap_or(0);
+    let word = head[word_start..].to_ascii_lowercase();
+    const KEYWORDS: [&str; 11] = [
+        "and",
+        "or",
+        "unless",
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "bool",
+        "group_left",
+        "group_right",
+        "offset",
+    ];
+    (is_ident_byte(last) && !KEYWORDS.contains(&word.as_str())).then_some(head.len())
 }
 
 fn is_ident_byte(c: u8) -> bool {
@@ -408,5 +615,14 @@ mod tests {
         assert_eq!(rw("x offset 5m"), "x offset 5m");
         assert_eq!(rw("x offset -min_of(step(), 1s)+8000"), "x offset -1000ms+8000");
         assert_eq!(rw("x offset range()"), "x ");
+        let r = rewrite_all("rate(a[1m]) + increase(b[5m:1m]) + rate(c[2m] smoothed)", C).unwrap();
+        assert_eq!(r.text.as_deref(), Some("rate(a[1m]) + increase(b[5m:1m]) + rate(c[2m])"));
+        assert_eq!(r.extended, vec![(1, RangeExt::Smoothed)]);
+        assert_eq!(rw("metric smoothed"), "metric{__cairn_smoothed__=\"\"} ");
+        assert_eq!(rw("m{a=\"b\"} @ 100 smoothed + 0"), "m{a=\"b\",__cairn_smoothed__=\"\"} @ 100  + 0");
+        assert_eq!(rw("m offset -100 smoothed"), "m{__cairn_smoothed__=\"\"} offset -100 ");
+        assert_eq!(rw("info(m, {data=~\".*\"})"), "info(m, {data=~\".*\",__cairn_info__=~\".+\"})");
+        assert_eq!(rw("info(rate(m[1m+1m]), {})"), "info(rate(m[120000ms]), {__cairn_info__=~\".+\"})");
+        assert_eq!(rw("info(m, {data=~\".+\"})"), "info(m, {data=~\".+\"})");
     }
 }

@@ -27,7 +27,8 @@ pub const RANGE_POINTS_MAX: i64 = 11_000;
 pub struct EngineOptions {
     /// How far back an instant selector looks for a sample (ms). Prometheus default: 5m.
     pub lookback_delta_ms: i64,
-    /// Most samples a query may hold (loaded samples plus produced points).
+    /// Most samples a query may load and produce (storage samples plus selector/subquery
+    /// points, summed over the query); past it the query fails with `TooManySamples`.
     pub max_samples: usize,
     /// Wall-clock limit of one query.
     pub timeout: Duration,
@@ -142,10 +143,11 @@ impl Engine {
                         step_s: if is_range { steps.step as f64 / 1000.0 } else { 0.0 },
                         range_s: (steps.end - steps.start) as f64 / 1000.0,
                     };
-                    let rewritten = crate::durexpr::rewrite(text, ctx).map_err(QueryError::Parse)?;
-                    let expr = parse(rewritten.as_deref().unwrap_or(text))?;
+                    let rewritten = crate::durexpr::rewrite_all(text, ctx).map_err(QueryError::Parse)?;
+                    let expr = parse_unguarded(rewritten.text.as_deref().unwrap_or(text))?;
                     let mut ev =
                         Evaluator::new(q, text, &steps, lookback, &self.opts, deadline, opts.cancel.clone());
+                    ev.register_extended(&expr, &rewritten.extended);
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         finish(&mut ev, &expr, &steps, is_range)
                     }));
@@ -160,12 +162,34 @@ impl Engine {
     }
 }
 
-/// Parses `text` with promql-parser, turning its panics into parse errors.
+/// Parses `text` for callers outside the engine (e.g. `/api/v1/format_query`): length cap,
+/// parser panics turned into errors, and a large-stack thread so deep nesting cannot overflow.
+/// Duration expressions and `anchored`/`smoothed` are not rewritten here. The caller drops the
+/// returned tree recursively: trees tens of thousands of levels deep need a large stack there.
 pub fn parse(text: &str) -> Result<Expr, QueryError> {
+    if text.len() > QUERY_LEN_MAX_BYTES {
+        return Err(QueryError::Parse(format!(
+            "query is {} bytes long, more than the limit of {QUERY_LEN_MAX_BYTES}",
+            text.len()
+        )));
+    }
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("cairn-parse".into())
+            .stack_size(EVAL_STACK_BYTES)
+            .spawn_scoped(scope, || parse_unguarded(text))
+            .map_err(|e| QueryError::exec(format!("cannot start parse thread: {e}")))?
+            .join()
+            .unwrap_or_else(|_| Err(QueryError::Parse("parse error: parser crashed".into())))
+    })
+}
+
+/// Parses on the current thread, turning parser panics into parse errors.
+fn parse_unguarded(text: &str) -> Result<Expr, QueryError> {
     let owned = text.to_string();
     match std::panic::catch_unwind(move || promql_parser::parser::parse(&owned)) {
         Ok(Ok(e)) => Ok(e),
-        Ok(Err(msg)) => Err(QueryError::Parse(msg)),
+        Ok(Err(msg)) => Err(QueryError::Parse(crate::parse_error::format(text, &msg))),
         Err(_) => Err(QueryError::Parse("parse error: value out of range".into())),
     }
 }

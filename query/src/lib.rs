@@ -10,6 +10,7 @@ pub mod error;
 pub(crate) mod eval;
 pub mod functions;
 pub mod mem;
+pub(crate) mod parse_error;
 pub mod storage;
 pub mod value;
 

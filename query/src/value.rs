@@ -34,7 +34,9 @@ pub struct QueryStats {
     pub samples_loaded: usize,
     /// Series returned by storage selections.
     pub series_loaded: usize,
-    /// Largest number of samples/points held at once, as counted against `max_samples`.
+    /// Samples and points counted against `max_samples`: everything loaded from storage plus
+    /// the points selectors and subqueries produced, summed over the whole query (the engine
+    /// does not credit back intermediate results, so this is an upper bound of what was held).
     pub peak_samples: usize,
 }
 

@@ -103,3 +103,27 @@ fn lookback_override() {
     let r = e.instant_query(&st, "count(m_total)", 150_000, &QueryOptions::default()).unwrap();
     assert!(matches!(r.value, Value::Vector(ref v) if v.len() == 1 && v[0].2 == 100.0));
 }
+
+#[test]
+fn deep_nesting_and_huge_input_do_not_crash() {
+    let st = data();
+    let e = Engine::new(EngineOptions::default());
+    let o = QueryOptions::default();
+    let depth = 10_000;
+    let q = format!("{}1{}", "(".repeat(depth), ")".repeat(depth));
+    let r = e.instant_query(&st, &q, 0, &o).unwrap();
+    assert_eq!(r.value, Value::Scalar(0, 1.0));
+    let q = format!("{}m_total", "-".repeat(depth));
+    assert!(e.instant_query(&st, &q, 0, &o).is_ok());
+    let q = "1".repeat(cairn_query::engine::QUERY_LEN_MAX_BYTES + 1);
+    assert_eq!(e.instant_query(&st, &q, 0, &o).unwrap_err().kind(), ErrorKind::BadData);
+}
+
+#[test]
+fn public_parse_is_guarded() {
+    assert!(cairn_query::parse("sum by (a) (rate(x[5m]))").is_ok());
+    assert_eq!(cairn_query::parse("sum(").unwrap_err().kind(), ErrorKind::BadData);
+    assert!(cairn_query::parse("x[1e30]").is_err());
+    let deep = format!("{}1{}", "(".repeat(10_000), ")".repeat(10_000));
+    assert!(cairn_query::parse(&deep).is_ok());
+}

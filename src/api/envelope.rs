@@ -1,7 +1,6 @@
 //! The success envelope `{"status":"success","data":…,"warnings":[…],"infos":[…]}` and the
 //! fallback for unknown endpoints.
 
-use super::error::{ApiError, ErrorType};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 
@@ -26,6 +25,8 @@ pub fn success_json(data: serde_json::Value) -> Response {
     success_raw(&data.to_string(), &[], &[])
 }
 
+/// Unknown paths: the same plain-text 404 as Prometheus (Go's `http.NotFound`).
 pub async fn not_found() -> Response {
-    ApiError::new(ErrorType::NotFound, "page not found").into_response()
+    (axum::http::StatusCode::NOT_FOUND, [(CONTENT_TYPE, "text/plain; charset=utf-8")], "404 page not found\n")
+        .into_response()
 }

@@ -38,8 +38,9 @@ impl ErrorType {
             ErrorType::Execution => StatusCode::UNPROCESSABLE_ENTITY,
             // Prometheus uses nginx's non-standard 499 "client closed request".
             ErrorType::Canceled => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
-            ErrorType::Timeout | ErrorType::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorType::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorType::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            // Prometheus has no case for `unavailable` and falls through to 500.
+            ErrorType::Internal | ErrorType::Unavailable => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorType::NotFound => StatusCode::NOT_FOUND,
             ErrorType::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
         }

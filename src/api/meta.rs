@@ -24,8 +24,8 @@ pub fn request_params(query: Option<String>, headers: &HeaderMap, body: &Bytes) 
 }
 
 fn time_range(p: &Params) -> Result<(i64, i64), ApiError> {
-    let start = p.time("start")?.unwrap_or(MIN_TIME_MS);
-    let end = p.time("end")?.unwrap_or(MAX_TIME_MS);
+    let start = p.time_param("start")?.unwrap_or(MIN_TIME_MS);
+    let end = p.time_param("end")?.unwrap_or(MAX_TIME_MS);
     if end < start {
         return Err(ApiError::bad_data(
             "invalid parameter \"end\": end timestamp must not be before start time",

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/admin/tsdb/clean_tombstones",
             post(tsdb::clean_tombstones).put(tsdb::clean_tombstones),
         )
+        .route("/api/v1/admin/tsdb/snapshot", post(tsdb::snapshot).put(tsdb::snapshot))
         .route("/federate", get(federate::federate))
         // The ingest limits (configurable, checked in `remote`) replace axum's 2 MiB default;
         // the hard cap only bounds what is buffered before they run.

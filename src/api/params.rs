@@ -38,12 +38,27 @@ impl Params {
         }
     }
 
+    /// A time parameter, with the error text Prometheus's `parseTime` callers give
+    /// (`query_range`'s start/end).
     pub fn time(&self, key: &str) -> Result<Option<i64>, ApiError> {
         match self.get(key) {
             None | Some("") => Ok(None),
             Some(s) => parse_time(s)
                 .map(Some)
                 .map_err(|e| ApiError::bad_data(format!("invalid parameter \"{key}\": {e}"))),
+        }
+    }
+
+    /// A time parameter with the wording of Prometheus's `parseTimeParam` (used for `time`
+    /// and for the metadata endpoints' start/end).
+    pub fn time_param(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        match self.get(key) {
+            None | Some("") => Ok(None),
+            Some(s) => parse_time(s).map(Some).map_err(|e| {
+                ApiError::bad_data(format!(
+                    "invalid parameter \"{key}\": Invalid time value for '{key}': {e}"
+                ))
+            }),
         }
     }
 

@@ -27,7 +27,7 @@ pub async fn instant(
 ) -> Result<Response, ApiError> {
     let p = request_params(q, &headers, &body)?;
     let expr = p.get("query").unwrap_or("").to_string();
-    let t = p.time("time")?.unwrap_or_else(now_ms);
+    let t = p.time_param("time")?.unwrap_or_else(now_ms);
     let opts = query_options(&p)?;
     let stats = p.get("stats").is_some_and(|s| !s.is_empty());
     run(st, opts, stats, move |engine, qa, opts| engine.instant_query(qa, &expr, t, opts)).await
@@ -44,9 +44,13 @@ pub async fn range(
     let start = p.time("start")?.ok_or_else(|| missing("start"))?;
     let end = p.time("end")?.ok_or_else(|| missing("end"))?;
     if end < start {
-        return Err(ApiError::bad_data("end timestamp must not be before start time"));
+        return Err(ApiError::bad_data(
+            "invalid parameter \"end\": end timestamp must not be before start time",
+        ));
     }
-    let step = p.duration("step")?.ok_or_else(|| missing("step"))?;
+    let step = p.duration("step")?.ok_or_else(|| {
+        ApiError::bad_data("invalid parameter \"step\": cannot parse \"\" to a valid duration")
+    })?;
     if step <= 0 {
         return Err(ApiError::bad_data(
             "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",

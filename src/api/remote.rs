@@ -15,7 +15,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use cairn_format::XorEncoder;
 
 fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     h.get(name).and_then(|v| v.to_str().ok())
@@ -111,8 +110,12 @@ fn append_batch(st: &AppState, batch: remote::WriteBatch) -> Result<AppendOutcom
                 }
                 Err(AppendError::Storage(m)) => return Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, m)),
                 Err(e) => {
-                    if matches!(e, AppendError::TooManySeries { .. }) {
-                        st.ingest.limit("active_series_max").inc();
+                    match e {
+                        AppendError::TooManySeries { .. } => st.ingest.limit("active_series_max").inc(),
+                        AppendError::NewSeriesRateLimited { .. } => {
+                            st.ingest.limit("new_series_per_second_max").inc()
+                        }
+                        _ => {}
                     }
                     out.rejected += 1;
                     if out.first_error.is_none() {
@@ -125,9 +128,6 @@ fn append_batch(st: &AppState, batch: remote::WriteBatch) -> Result<AppendOutcom
     app.commit().map_err(|e| Reject(StatusCode::INTERNAL_SERVER_ERROR, format!("commit failed: {e}")))?;
     Ok(out)
 }
-
-/// Samples per XOR chunk in streamed remote-read responses (Prometheus's head target).
-const READ_CHUNK_SAMPLES: usize = 120;
 
 pub async fn read(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let ct = header_str(&headers, header::CONTENT_TYPE).map(str::to_string);
@@ -170,9 +170,11 @@ pub async fn read(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
                         })
                         .collect(),
                 };
+                let body = remote::encode_read_response(&resp)
+                    .map_err(|e| Reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
                 (
                     [(header::CONTENT_TYPE, "application/x-protobuf"), (header::CONTENT_ENCODING, "snappy")],
-                    remote::encode_read_response(&resp),
+                    body,
                 )
                     .into_response()
             }
@@ -180,17 +182,7 @@ pub async fn read(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -
                 let mut out = Vec::new();
                 for (qi, series) in results.iter().enumerate() {
                     for s in series {
-                        let chunks = s.samples.chunks(READ_CHUNK_SAMPLES).map(|part| {
-                            let mut enc = XorEncoder::new();
-                            for x in part {
-                                enc.append(x.t, x.v);
-                            }
-                            remote::EncodedChunk {
-                                min_time_ms: part.first().map_or(0, |x| x.t),
-                                max_time_ms: part.last().map_or(0, |x| x.t),
-                                data: enc.into_bytes(),
-                            }
-                        });
+                        let chunks = remote::xor_chunks(&s.samples, remote::SAMPLES_PER_CHUNK);
                         for f in
                             remote::series_frames(qi as i64, &s.labels, chunks, remote::READ_FRAME_BYTES_MAX)
                         {

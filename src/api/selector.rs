@@ -16,7 +16,14 @@ pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
     let owned = s.to_string();
     let parsed = std::panic::catch_unwind(move || promql_parser::parser::parse(&owned))
         .map_err(|_| bad("could not parse selector".into()))?
-        .map_err(bad)?;
+        .map_err(|m| {
+            // Prometheus checks empty selectors itself, with its own wording.
+            if m.contains("at least one non-empty matcher") {
+                bad("match[] must contain at least one non-empty matcher".into())
+            } else {
+                bad(m)
+            }
+        })?;
     let vs = match parsed {
         Expr::VectorSelector(vs) => vs,
         _ => return Err(bad(format!("1:1: parse error: expected a series selector, got {s:?}"))),

@@ -107,3 +107,14 @@ pub async fn clean_tombstones(State(st): State<AppState>) -> Result<Response, Ap
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// `POST /api/v1/admin/tsdb/snapshot`: answers `{"name": "<dir under snapshots/>"}`.
+pub async fn snapshot(State(st): State<AppState>) -> Result<Response, ApiError> {
+    require_admin(&st)?;
+    let db = st.db.clone();
+    let name = tokio::task::spawn_blocking(move || crate::server::snapshot::snapshot(&db))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(ApiError::internal)?;
+    Ok(success_json(json!({ "name": name })))
+}

@@ -142,8 +142,10 @@ impl Config {
         let mut c: Config = if text.trim().is_empty() {
             Config::default()
         } else {
-            serde_saphyr::from_str(text)
-                .map_err(|e| ConfigError::Syntax { path: path.to_string(), message: e.to_string() })?
+            serde_saphyr::from_str(text).map_err(|e| ConfigError::Syntax {
+                path: path.to_string(),
+                message: with_enclosing_job(text, e.to_string()),
+            })?
         };
         c.resolve().map_err(|message| ConfigError::Invalid { path: path.to_string(), message })?;
         Ok(c)
@@ -300,6 +302,43 @@ impl Config {
     /// Rule file patterns resolved against the configuration file's directory.
     pub fn rule_file_paths(&self) -> Vec<PathBuf> {
         self.rule_files.iter().map(|f| self.base_dir.join(f)).collect()
+    }
+}
+
+/// Adds "(in scrape config with job name ...)" to a syntax message whose `line N` falls inside a
+/// `scrape_configs` entry, found by the nearest `job_name:` line at or above it.
+fn with_enclosing_job(text: &str, message: String) -> String {
+    let line = message
+        .split("line ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<usize>().ok());
+    let Some(line) = line else { return message };
+    let mut in_scrape = false;
+    let mut job = None;
+    for l in text.lines().take(line) {
+        if !l.starts_with([' ', '\t', '-', '#']) && !l.trim().is_empty() {
+            in_scrape = l.starts_with("scrape_configs:");
+            job = None;
+        }
+        let t = l.trim_start().trim_start_matches("- ").trim_start();
+        if in_scrape && let Some(j) = t.strip_prefix("job_name:") {
+            job = Some(j.trim().trim_matches(['\'', '"']).to_string());
+        }
+    }
+    match job {
+        Some(j) if in_scrape => {
+            let mut lines = message.lines();
+            let first = lines.next().unwrap_or("");
+            let rest: Vec<&str> = lines.collect();
+            let mut out = format!("{first} (in scrape config with job name {j:?})");
+            for r in rest {
+                out.push('\n');
+                out.push_str(r);
+            }
+            out
+        }
+        _ => message,
     }
 }
 

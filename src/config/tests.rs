@@ -250,3 +250,14 @@ fn load_from_disk_sets_base_dir() {
     let e = Config::load(dir.path().join("missing.yml")).unwrap_err();
     assert!(matches!(e, ConfigError::Io { .. }) && e.to_string().contains("missing.yml"));
 }
+
+#[test]
+fn syntax_errors_inside_a_job_name_the_job() {
+    let e = err(
+        "scrape_configs:\n  - job_name: r\n    relabel_configs:\n      - source_labels: [a]\n        regex: '(('\n",
+    );
+    assert!(e.contains("invalid regex \"((\": unclosed group"), "{e}");
+    assert!(e.contains("(in scrape config with job name \"r\")"), "{e}");
+    let e = err("global:\n  scrape_intervall: 1m\nscrape_configs:\n  - job_name: z\n");
+    assert!(!e.contains("job name"), "{e}");
+}

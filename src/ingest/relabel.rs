@@ -90,7 +90,7 @@ impl RelabelRegex {
     pub fn new(pattern: &str) -> Result<Self, RelabelError> {
         let re = Regex::new(&format!("^(?s:{pattern})$")).map_err(|e| RelabelError::InvalidRegex {
             pattern: pattern.to_string(),
-            reason: e.to_string(),
+            reason: regex_reason(&e),
         })?;
         Ok(RelabelRegex { pattern: pattern.to_string(), re })
     }
@@ -102,6 +102,13 @@ impl RelabelRegex {
     pub fn is_match(&self, s: &str) -> bool {
         self.re.is_match(s)
     }
+}
+
+/// The last line of a regex error ("unclosed group"), without the pattern echo above it.
+fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    last.trim().trim_start_matches("error: ").to_string()
 }
 
 impl fmt::Debug for RelabelRegex {

@@ -255,17 +255,10 @@ pub fn parse_rule_str(file: &str, text: &str) -> Result<RuleFile, Vec<RuleError>
                 }
             }
         };
-        let interval_ms = dur(&g.interval, &mut errors);
-        if interval_ms == Some(0) {
-            let l =
-                g.interval.as_ref().map(|i| (i.referenced.line(), i.referenced.column())).unwrap_or((gl, gc));
-            errors.push(err(l.0, l.1, format!("group \"{gname}\": interval must be greater than 0")));
-        }
+        // As Prometheus: a zero interval means the global one, a limit <= 0 means none.
+        let interval_ms = dur(&g.interval, &mut errors).filter(|&ms| ms > 0);
         let query_offset_ms = dur(&g.query_offset, &mut errors);
         let limit = g.limit.unwrap_or(0);
-        if limit < 0 {
-            errors.push(err(gl, gc, format!("group \"{gname}\": limit must not be negative")));
-        }
         let mut glabels = BTreeMap::new();
         for (k, v) in g.labels.unwrap_or_default() {
             if !is_valid_label_name(&k) || k == "__name__" {

@@ -119,7 +119,7 @@ impl Shared {
 
 /// Loads and runs rule groups. Dropping it stops every group thread.
 pub struct RuleManager {
-    shared: Arc<Shared>,
+    shared: RwLock<Arc<Shared>>,
     running: RwLock<Vec<Running>>,
     files: RwLock<Vec<PathBuf>>,
     loaded_once: Mutex<bool>,
@@ -133,43 +133,63 @@ impl RuleManager {
         notifier: Option<Arc<Notifier>>,
     ) -> Self {
         RuleManager {
-            shared: Arc::new(Shared { opts, querier, appender, notifier }),
+            shared: RwLock::new(Arc::new(Shared { opts, querier, appender, notifier })),
             running: RwLock::new(Vec::new()),
             files: RwLock::new(Vec::new()),
             loaded_once: Mutex::new(false),
         }
     }
 
-    pub fn options(&self) -> &ManagerOptions {
-        &self.shared.opts
+    fn shared(&self) -> Arc<Shared> {
+        self.shared.read().clone()
     }
 
-    pub fn notifier(&self) -> Option<&Arc<Notifier>> {
-        self.shared.notifier.as_ref()
+    pub fn options(&self) -> ManagerOptions {
+        self.shared().opts.clone()
     }
 
-    /// Expands `rule_files` globs (`*`, `?` in the last path element) relative to `base`.
+    pub fn notifier(&self) -> Option<Arc<Notifier>> {
+        self.shared().notifier.clone()
+    }
+
+    /// Expands `rule_files` globs (`*`, `?` in any path element, as Go's `filepath.Glob`)
+    /// relative to `base`, sorted per pattern. A pattern without wildcards is kept as is
+    /// (so a missing file is reported by `load`).
     pub fn expand_globs(base: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, String> {
         let mut out = Vec::new();
         for p in patterns {
             let full = if Path::new(p).is_absolute() { PathBuf::from(p) } else { base.join(p) };
-            let name = full.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if !name.contains(['*', '?', '[']) {
+            if !full.to_string_lossy().contains(['*', '?']) {
                 out.push(full);
                 continue;
             }
-            let dir = full.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-            let re = glob_regex(&name)?;
-            let mut matched: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-                Ok(rd) => rd
-                    .filter_map(|e| e.ok())
-                    .filter(|e| re.is_match(&e.file_name().to_string_lossy()))
-                    .map(|e| e.path())
-                    .collect(),
-                Err(_) => Vec::new(),
-            };
-            matched.sort();
-            out.extend(matched);
+            let mut current = vec![PathBuf::new()];
+            for comp in full.components() {
+                let part = comp.as_os_str().to_string_lossy().into_owned();
+                if !part.contains(['*', '?']) {
+                    for c in &mut current {
+                        c.push(comp.as_os_str());
+                    }
+                    continue;
+                }
+                let re = glob_regex(&part)?;
+                let mut next = Vec::new();
+                for dir in &current {
+                    let Ok(rd) =
+                        std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
+                    else {
+                        continue;
+                    };
+                    for e in rd.filter_map(|e| e.ok()) {
+                        if re.is_match(&e.file_name().to_string_lossy()) {
+                            next.push(dir.join(e.file_name()));
+                        }
+                    }
+                }
+                current = next;
+            }
+            current.sort();
+            out.extend(current.into_iter().filter(|p| p.is_file()));
         }
         Ok(out)
     }
@@ -177,6 +197,16 @@ impl RuleManager {
     /// Loads rule files, replacing the running groups. On any error nothing changes and
     /// every error is returned (file, line, reason).
     pub fn load(&self, files: &[PathBuf]) -> Result<(), Vec<RuleError>> {
+        self.load_with_options(files, None)
+    }
+
+    /// [`RuleManager::load`] that also replaces the options (evaluation interval, external
+    /// labels, …) when the files are valid; the groups restart with the new options.
+    pub fn load_with_options(
+        &self,
+        files: &[PathBuf],
+        opts: Option<ManagerOptions>,
+    ) -> Result<(), Vec<RuleError>> {
         let mut specs = Vec::new();
         let mut errors = Vec::new();
         for f in files {
@@ -189,7 +219,17 @@ impl RuleManager {
             return Err(errors);
         }
         let mut first = self.loaded_once.lock();
-        let restore = !*first && self.shared.opts.restore_on_start;
+        if let Some(o) = opts {
+            let old = self.shared();
+            let new = Shared {
+                opts: o,
+                querier: old.querier.clone(),
+                appender: old.appender.clone(),
+                notifier: old.notifier.clone(),
+            };
+            *self.shared.write() = Arc::new(new);
+        }
+        let restore = !*first && self.shared().opts.restore_on_start;
         *first = true;
         let mut new_groups = Vec::new();
         for rf in &specs {
@@ -203,7 +243,8 @@ impl RuleManager {
     }
 
     fn build_group(&self, file: &str, g: &GroupSpec, restore: bool) -> Group {
-        let o = &self.shared.opts;
+        let shared = self.shared();
+        let o = &shared.opts;
         let rules = g
             .rules
             .iter()
@@ -256,8 +297,8 @@ impl RuleManager {
         for g in new_groups {
             let had_old = old_by_key.remove(&g.key()).map(|o| g.copy_state(&o.group)).is_some();
             let stop = Arc::new(StopSignal::default());
-            let thread = if self.shared.opts.run_scheduler {
-                let (shared, grp, st) = (self.shared.clone(), g.clone(), stop.clone());
+            let thread = if self.shared().opts.run_scheduler {
+                let (shared, grp, st) = (self.shared(), g.clone(), stop.clone());
                 let should_restore = restore && !had_old;
                 std::thread::Builder::new()
                     .name(format!("cairn-rules-{}", g.name))
@@ -271,7 +312,7 @@ impl RuleManager {
         // Groups that disappeared: their series go stale.
         let now = now_ms();
         for (_, r) in old_by_key {
-            if let Err(e) = r.group.stale_all(now, self.shared.appender.as_ref()) {
+            if let Err(e) = r.group.stale_all(now, self.shared().appender.as_ref()) {
                 tracing::warn!(group = %r.group.name, error = %e, "writing stale markers for a removed group failed");
             }
         }
@@ -290,20 +331,21 @@ impl RuleManager {
     /// Evaluates every group once at `ts` and sends due alerts (tests, `test rules`).
     pub fn eval_all_at(&self, ts: i64) {
         for g in self.groups() {
-            self.shared.eval_and_notify(&g, ts);
+            self.shared().eval_and_notify(&g, ts);
         }
     }
 
     /// Evaluates one group at `ts` and sends its due alerts.
     pub fn eval_group_at(&self, g: &Group, ts: i64) {
-        self.shared.eval_and_notify(g, ts);
+        self.shared().eval_and_notify(g, ts);
     }
 
     /// Restores alert state of every group at `ts` (what the scheduler does after start).
     pub fn restore_all_at(&self, ts: i64) {
-        let o = &self.shared.opts;
+        let shared = self.shared();
+        let o = &shared.opts;
         for g in self.groups() {
-            g.restore(self.shared.querier.as_ref(), ts, o.outage_tolerance_ms, o.for_grace_period_ms);
+            g.restore(shared.querier.as_ref(), ts, o.outage_tolerance_ms, o.for_grace_period_ms);
         }
     }
 
@@ -326,7 +368,7 @@ impl RuleManager {
             push("cairn_rule_group_interval_seconds", g.interval_ms as f64 / 1000.0);
             push("cairn_rule_group_rules", g.rules.len() as f64);
         }
-        if let Some(n) = &self.shared.notifier {
+        if let Some(n) = &self.shared().notifier {
             out.extend(n.metrics());
         }
         out
@@ -390,4 +432,29 @@ fn glob_regex(pattern: &str) -> Result<regex::Regex, String> {
     }
     re.push('$');
     regex::Regex::new(&re).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_expand_in_any_element() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["a/x.yml", "a/y.yaml", "b/z.yml", "c.yml"] {
+            let p = d.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        let got = RuleManager::expand_globs(
+            d.path(),
+            &["*/*.yml".into(), "c.y?l".into(), "none/*.yml".into(), "plain.yml".into()],
+        )
+        .unwrap();
+        let rel: Vec<String> = got
+            .iter()
+            .map(|p| p.strip_prefix(d.path()).unwrap_or(p).to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(rel, ["a/x.yml", "b/z.yml", "c.yml", "plain.yml"]);
+    }
 }

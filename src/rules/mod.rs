@@ -11,8 +11,9 @@
 //! ([`notifier::AlertmanagerConfig`] deserialises one entry; `alert_relabel_configs` go in as
 //! a [`notifier::RelabelFn`]), a [`RuleManager`] with [`ManagerOptions`] from `global`
 //! (evaluation_interval, external_labels, rule_query_offset) and the `--web.external-url`,
-//! then `load(&RuleManager::expand_globs(config_dir, &rule_files)?)` at start and on reload
-//! (errors keep the old rules). Mount [`api::rules_json`], [`api::alerts_json`],
+//! then `load_with_options(&RuleManager::expand_globs(config_dir, &rule_files)?, Some(opts))`
+//! at start and on reload (errors keep the old rules and options) and
+//! [`notifier::Notifier::set_labels`] for changed external labels / relabelling. Mount [`api::rules_json`], [`api::alerts_json`],
 //! [`api::alertmanagers_json`]; add [`RuleManager::metrics`] to `/metrics` via a collector.
 //! [`local::EngineQuerier`] already implements [`RuleQuerier`] for any `Queryable`.
 

@@ -27,6 +27,96 @@ pub struct AlertmanagerConfig {
     pub api_version: String,
     #[serde(default)]
     pub static_configs: Vec<StaticConfig>,
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuth>,
+    #[serde(default)]
+    pub authorization: Option<Authorization>,
+}
+
+/// `basic_auth` of an Alertmanager config.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BasicAuth {
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub username_file: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<String>,
+}
+
+/// `authorization` of an Alertmanager config (`type` defaults to Bearer).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Authorization {
+    #[serde(default, rename = "type")]
+    pub typ: Option<String>,
+    #[serde(default)]
+    pub credentials: Option<String>,
+    #[serde(default)]
+    pub credentials_file: Option<String>,
+}
+
+fn read_secret(inline: &Option<String>, file: &Option<String>, what: &str) -> Result<String, String> {
+    match (inline, file) {
+        (Some(_), Some(_)) => Err(format!("at most one of {what} and {what}_file must be configured")),
+        (Some(v), None) => Ok(v.clone()),
+        (None, Some(f)) => std::fs::read_to_string(f)
+            .map(|s| s.trim_end_matches(['\n', '\r']).to_string())
+            .map_err(|e| format!("cannot read {what}_file {f}: {e}")),
+        (None, None) => Ok(String::new()),
+    }
+}
+
+/// Standard base64 with padding (for basic auth).
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for c in input.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_auth_headers() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        let mut c = AlertmanagerConfig::for_target("a:1");
+        c.basic_auth = Some(BasicAuth {
+            username: "user".into(),
+            username_file: None,
+            password: Some("pass".into()),
+            password_file: None,
+        });
+        assert_eq!(c.auth_header().unwrap().as_deref(), Some("Basic dXNlcjpwYXNz"));
+        c.basic_auth = None;
+        c.authorization =
+            Some(Authorization { typ: None, credentials: Some("tok".into()), credentials_file: None });
+        assert_eq!(c.auth_header().unwrap().as_deref(), Some("Bearer tok"));
+        let yaml = "scheme: https\npath_prefix: /am\ntimeout: 5s\nstatic_configs:\n  - targets: ['a:9093']\nauthorization:\n  credentials: x\n";
+        let parsed: AlertmanagerConfig = serde_saphyr::from_str(yaml).unwrap();
+        assert_eq!(parsed.urls().unwrap(), vec!["https://a:9093/am/api/v2/alerts".to_string()]);
+        assert!(serde_saphyr::from_str::<AlertmanagerConfig>("tls_config: {}\n").is_err());
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -60,6 +150,34 @@ impl AlertmanagerConfig {
                 targets: vec![target.to_string()],
                 labels: Default::default(),
             }],
+            basic_auth: None,
+            authorization: None,
+        }
+    }
+
+    /// The `Authorization` header value, if any (reads `*_file` secrets).
+    pub fn auth_header(&self) -> Result<Option<String>, String> {
+        match (&self.basic_auth, &self.authorization) {
+            (Some(_), Some(_)) => {
+                Err("at most one of basic_auth and authorization must be configured".into())
+            }
+            (Some(b), None) => {
+                let user = if b.username.is_empty() { None } else { Some(b.username.clone()) };
+                let user = read_secret(&user, &b.username_file, "username")?;
+                let pw = read_secret(&b.password, &b.password_file, "password")?;
+                Ok(Some(format!("Basic {}", base64(format!("{user}:{pw}").as_bytes()))))
+            }
+            (None, Some(a)) => {
+                let typ = a.typ.clone().unwrap_or_else(|| "Bearer".into());
+                if typ.eq_ignore_ascii_case("basic") {
+                    return Err(
+                        "authorization type cannot be set to \"basic\", use \"basic_auth\" instead".into()
+                    );
+                }
+                let cred = read_secret(&a.credentials, &a.credentials_file, "credentials")?;
+                Ok(Some(format!("{typ} {cred}")))
+            }
+            (None, None) => Ok(None),
         }
     }
 
@@ -159,6 +277,8 @@ impl OutAlert {
 #[derive(Debug)]
 pub struct Endpoint {
     pub url: String,
+    /// `Authorization` header sent with every request.
+    pub auth: Option<String>,
     pub timeout: Duration,
     pub sent: AtomicU64,
     pub errors: AtomicU64,
@@ -166,6 +286,8 @@ pub struct Endpoint {
 
 struct Inner {
     opts: NotifierOptions,
+    /// External labels and relabelling, replaceable on reload.
+    labels: RwLock<(Labels, Option<RelabelFn>)>,
     endpoints: RwLock<Vec<Arc<Endpoint>>>,
     queue: Mutex<VecDeque<OutAlert>>,
     wake: Condvar,
@@ -182,6 +304,7 @@ pub struct Notifier {
 impl Notifier {
     pub fn new(opts: NotifierOptions) -> Arc<Notifier> {
         let inner = Arc::new(Inner {
+            labels: RwLock::new((opts.external_labels.clone(), opts.relabel.clone())),
             opts,
             endpoints: RwLock::new(Vec::new()),
             queue: Mutex::new(VecDeque::new()),
@@ -200,9 +323,11 @@ impl Notifier {
         let mut eps = Vec::new();
         for c in configs {
             let timeout = crate::rules::duration::parse(&c.timeout)?;
+            let auth = c.auth_header()?;
             for url in c.urls()? {
                 eps.push(Arc::new(Endpoint {
                     url,
+                    auth: auth.clone(),
                     timeout: Duration::from_millis(timeout.max(1) as u64),
                     sent: AtomicU64::new(0),
                     errors: AtomicU64::new(0),
@@ -213,6 +338,11 @@ impl Notifier {
         Ok(())
     }
 
+    /// Replaces the external labels and alert relabelling (on config reload).
+    pub fn set_labels(&self, external_labels: Labels, relabel: Option<RelabelFn>) {
+        *self.inner.labels.write() = (external_labels, relabel);
+    }
+
     pub fn endpoints(&self) -> Vec<Arc<Endpoint>> {
         self.inner.endpoints.read().clone()
     }
@@ -221,14 +351,15 @@ impl Notifier {
     /// alerts left without labels; beyond capacity the oldest queued alerts are dropped.
     pub fn send(&self, alerts: Vec<OutAlert>) {
         let o = &self.inner.opts;
+        let (external_labels, relabel) = self.inner.labels.read().clone();
         let mut prepared: Vec<OutAlert> = Vec::with_capacity(alerts.len());
         for mut a in alerts {
-            for l in o.external_labels.iter() {
+            for l in external_labels.iter() {
                 if a.labels.get(&l.name).is_none() {
                     a.labels.set(&l.name, &l.value);
                 }
             }
-            if let Some(r) = &o.relabel {
+            if let Some(r) = &relabel {
                 match r(&a.labels) {
                     Some(l) if !l.is_empty() => a.labels = l,
                     _ => continue,
@@ -360,8 +491,11 @@ async fn post_with_retries(
         if stop.load(Ordering::Relaxed) {
             return false;
         }
-        let res = client
-            .post(&ep.url)
+        let mut req = client.post(&ep.url);
+        if let Some(a) = &ep.auth {
+            req = req.header("authorization", a);
+        }
+        let res = req
             .header("content-type", "application/json")
             .header("user-agent", concat!("Cairn/", env!("CARGO_PKG_VERSION")))
             .timeout(ep.timeout)

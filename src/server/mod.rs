@@ -3,6 +3,7 @@
 
 pub mod ingest_metrics;
 pub mod runtime;
+pub mod snapshot;
 
 use crate::cli::ServeArgs;
 use crate::ingest::limits::IngestLimits;
@@ -115,6 +116,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         max_active_series: match cfg.cairn.limits.active_series_max {
             0 => None,
             n => Some(n as usize),
+        },
+        new_series_per_second_max: match cfg.cairn.limits.new_series_per_second_max {
+            0 => None,
+            n => Some(n),
         },
         ..Options::default()
     };

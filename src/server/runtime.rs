@@ -91,6 +91,25 @@ fn alertmanager_endpoints(cfg: &Config) -> Vec<AmEndpoint> {
                 .iter()
                 .map(|s| AmStatic { targets: s.targets.clone(), labels: s.labels.clone() })
                 .collect(),
+            basic_auth: am.basic_auth.as_ref().map(|b| crate::rules::notifier::BasicAuth {
+                username: b.username.clone(),
+                username_file: b.username_file.clone(),
+                password: b.password.clone(),
+                password_file: b.password_file.clone(),
+            }),
+            authorization: match (&am.authorization, &am.bearer_token, &am.bearer_token_file) {
+                (Some(a), _, _) => Some(crate::rules::notifier::Authorization {
+                    typ: Some(a.kind.clone()),
+                    credentials: a.credentials.clone(),
+                    credentials_file: a.credentials_file.clone(),
+                }),
+                (None, None, None) => None,
+                (None, t, f) => Some(crate::rules::notifier::Authorization {
+                    typ: None,
+                    credentials: t.clone(),
+                    credentials_file: f.clone(),
+                }),
+            },
         })
         .collect()
 }
@@ -147,10 +166,14 @@ impl Runtime {
             let files = RuleManager::expand_globs(&cfg.base_dir, std::slice::from_ref(pattern))?;
             rule_files.extend(files);
         }
+        let mut rule_opts = self.rules.options();
+        rule_opts.eval_interval_ms = cfg.global.evaluation_interval.as_millis() as i64;
+        rule_opts.external_labels = external_labels_of(&cfg);
         self.rules
-            .load(&rule_files)
+            .load_with_options(&rule_files, Some(rule_opts))
             .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))?;
         self.notifier.apply_config(&endpoints)?;
+        self.notifier.set_labels(external_labels_of(&cfg), alert_relabel(&cfg));
         self.scrape.apply(targets, dropped);
         *self.external_labels.write() = external_labels_of(&cfg);
         *self.ingest_limits.write() = cfg.cairn.limits.ingest_limits();

@@ -25,6 +25,7 @@ use super::error::{AppendError, StorageError};
 use super::head::SeriesRef;
 use super::validate::validate_labels;
 use cairn_format::Labels;
+use cairn_format::frame::{begin_frame, finish_frame};
 use cairn_format::record::{self, SampleRecord, SeriesRecord};
 use std::sync::atomic::Ordering;
 
@@ -33,13 +34,15 @@ pub struct Appender {
     db: Db,
     pending: Vec<(SeriesRef, i64, f64)>,
     scratch: Vec<SampleRecord>,
+    /// Frame being built outside the WAL buffer's lock.
+    frame: Vec<u8>,
     /// WAL offset of the newest series record this appender created (flushed at commit).
     series_end: u64,
 }
 
 impl Appender {
     pub(crate) fn new(db: Db) -> Self {
-        Appender { db, pending: Vec::new(), scratch: Vec::new(), series_end: 0 }
+        Appender { db, pending: Vec::new(), scratch: Vec::new(), frame: Vec::new(), series_end: 0 }
     }
 
     /// Buffers one sample for the series with these labels (creating the series if needed)
@@ -54,6 +57,14 @@ impl Appender {
                 let _b = inner.barrier.read();
                 if inner.closed.load(Ordering::Acquire) {
                     return Err(AppendError::Closed);
+                }
+                if let Some(lim) = &inner.new_series_limit
+                    && !lim.try_take()
+                {
+                    return Err(AppendError::NewSeriesRateLimited {
+                        limit: lim.limit(),
+                        series: labels.to_string(),
+                    });
                 }
                 let wal = &inner.wal;
                 let mut end = 0;
@@ -110,15 +121,22 @@ impl Appender {
                 let (group, tail) = rest.split_at(n);
                 rest = tail;
                 let wal = &inner.wal;
+                let frame = &mut self.frame;
                 inner.head.commit_shard(
                     si,
                     &bounds,
                     group.iter().filter_map(|(r, t, v)| r.local().map(|id| (id, *t, *v))),
                     &mut self.scratch,
                     |accepted| {
+                        // Encode and checksum here (only this shard is locked), then one memcpy
+                        // into the shared WAL buffer.
+                        frame.clear();
                         for part in accepted.chunks(RECORD_SAMPLES_MAX) {
-                            end = wal.append(|b| record::encode_samples(part, b));
+                            let start = begin_frame(frame);
+                            record::encode_samples(part, frame);
+                            finish_frame(frame, start);
                         }
+                        end = wal.append_framed(frame);
                     },
                 );
             }

@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     /// Serialises head persistence, compaction, retention, deletion in blocks and close.
     /// Lock order: compact_lock → barrier → shard → WAL.
     pub compact_lock: Mutex<()>,
+    /// `Options::new_series_per_second_max`, if set.
+    pub new_series_limit: Option<super::rate::SeriesRateLimiter>,
 }
 
 impl Drop for Inner {
@@ -82,6 +84,9 @@ impl Db {
             block_range_ms: opts.block_range_ms,
         };
         let head = Head::new(meta.shards, chunk_opts, opts.out_of_order_window_ms, opts.max_active_series);
+        if let Some(mint) = dir::load_head_min(&dir)? {
+            head.min_valid_t.store(mint, Ordering::Relaxed);
+        }
         let mut unknown = 0u64;
         let report = replay(&wal_dir, |rec| match rec {
             Record::Series(v) => {
@@ -124,6 +129,7 @@ impl Db {
                 closed: AtomicBool::new(false),
                 lock: Mutex::new(Some(lock)),
                 replay: report,
+                new_series_limit: opts.new_series_per_second_max.map(super::rate::SeriesRateLimiter::new),
                 opts,
                 blocks: RwLock::new(blocks),
                 broken,
@@ -190,6 +196,10 @@ impl Db {
         inner.wal.check_poisoned()?;
         let (samples, series) = inner.head.truncate(mint);
         tracing::debug!(mint, samples, series, "head truncated");
+        // Persist the new lower bound first: after a crash in between, replay may hold a
+        // little old data that is merely out of bounds for new appends.
+        let mint = inner.head.min_valid_t.load(Ordering::Relaxed);
+        dir::publish_file(&inner.dir, dir::HEAD_MIN_FILE, format!("{mint}\n").as_bytes())?;
         let n = inner.wal.cut_segment()?;
         inner.wal.write_checkpoint(n, |w| write_checkpoint(&inner.head, w))
     }

@@ -73,6 +73,10 @@ pub enum AppendError {
         "too many active series: the limit max_active_series = {limit} is reached; series {series} was not created"
     )]
     TooManySeries { limit: usize, series: String },
+    #[error(
+        "too many new series: the limit new_series_per_second_max = {limit} is reached; series {series} was not created"
+    )]
+    NewSeriesRateLimited { limit: u64, series: String },
     #[error("the database is closed")]
     Closed,
     #[error("{0}")]

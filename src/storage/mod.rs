@@ -8,6 +8,7 @@
 //! ```text
 //! <data>/LOCK                 flock'ed while a Db is open (holds the pid, for humans)
 //! <data>/cairn.meta           layout version + shard count (fixed at creation)
+//! <data>/head.mint            minimum valid sample time after the last truncate_head
 //! <data>/wal/NNNNNNNN         WAL segments (storage-format/src/wal.md)
 //! <data>/wal/checkpoint.N     head state as of segment N (written on truncate_head)
 //! <data>/<ULID>/              an immutable block (see `block/mod.rs`, `persist.rs`)
@@ -34,6 +35,15 @@
 //! shard-local id, a hash → id map (collisions: compared by labels, kept in a side map),
 //! and postings (`label name → value → roaring bitmap of ids`; a value held by a single
 //! series is a bare id). A [`SeriesRef`] is `shard << 48 | id`; ids are never reused.
+//!
+//! # Reads
+//!
+//! `select` visits every shard under its read lock: the most selective matcher (non-empty
+//! equality) picks candidates from the postings; each further matcher intersects with its
+//! postings, or — when the candidates are fewer than the label's distinct values — is checked
+//! against each candidate's packed labels. Matching series are snapshotted (closed chunks
+//! shared by `Arc`, open chunk and out-of-order samples copied) and decoded after the lock
+//! is released; results are sorted by labels.
 //!
 //! # Series and chunks
 //!
@@ -71,10 +81,9 @@
 //! before the WAL write returns; a commit whose WAL write fails leaves them visible until
 //! reopen, and the WAL is poisoned (no more writes). Replay re-applies logged samples
 //! without window checks (they were accepted once), so it is deterministic.
-//! `truncate_head` holds the commit barrier exclusively while it drops old data, cuts the WAL
-//! segment and writes the checkpoint. At open, the minimum valid time is restored as the
-//! newest block's end (as Prometheus); without blocks, a minimum set by `truncate_head` alone
-//! is not persisted.
+//! `truncate_head` holds the commit barrier exclusively while it drops old data, records the
+//! new minimum valid time in `head.mint`, cuts the WAL segment and writes the checkpoint. At
+//! open, the minimum valid time is also raised to the newest block's end (as Prometheus).
 
 mod appender;
 pub mod block;
@@ -86,6 +95,7 @@ mod options;
 mod persist;
 mod querier;
 mod queryable;
+mod rate;
 pub mod validate;
 pub mod wal;
 

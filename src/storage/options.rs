@@ -35,6 +35,9 @@ pub struct Options {
     pub block_range_ms: i64,
     /// Most series the head may hold; creating more fails with `TooManySeries` (default none).
     pub max_active_series: Option<usize>,
+    /// Most new series created per second (token bucket, burst = one second's worth); beyond
+    /// it `append` fails with `NewSeriesRateLimited` (default none).
+    pub new_series_per_second_max: Option<u64>,
     /// WAL segment size in bytes after which a new segment file is started (default 128 MiB).
     pub wal_segment_bytes: u64,
     /// Target samples per head chunk (default 120, as Prometheus).
@@ -60,6 +63,7 @@ impl Default for Options {
             out_of_order_window_ms: 0,
             block_range_ms: 2 * 3600 * 1000,
             max_active_series: None,
+            new_series_per_second_max: None,
             wal_segment_bytes: 128 << 20,
             chunk_samples_target: 120,
             chunk_bytes_max: 1024,

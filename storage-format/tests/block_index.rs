@@ -226,3 +226,17 @@ proptest! {
         }
     }
 }
+
+/// Queries share one reader across threads.
+#[test]
+fn reader_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<IndexReader<'static>>();
+    let b = build(&sample_model());
+    let r = IndexReader::new(&b).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| assert_eq!(r.postings("job", "api").unwrap().len(), 60));
+        }
+    });
+}

@@ -418,3 +418,45 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// `seek` against a model: the first sample at or after the target, never moving back
+    /// (the current sample is returned again when it already qualifies), and `next()`
+    /// continuing right after what `seek` returned.
+    #[test]
+    fn prop_seek_matches_model(
+        deltas in prop::collection::vec(1i64..50_000, 1..150),
+        ops in prop::collection::vec((any::<bool>(), -10_000i64..4_000_000), 1..20),
+    ) {
+        let mut t = 0;
+        let samples: Vec<Sample> = deltas.iter().enumerate().map(|(i, d)| { t += d; Sample::new(t, i as f64) }).collect();
+        let bytes = encode(&samples).into_bytes();
+        let mut it = XorIter::new(&bytes).unwrap();
+        // Index of the last sample returned, if any; the model cursor.
+        let mut cur: Option<usize> = None;
+        let mut exhausted = false;
+        for (is_seek, target) in ops {
+            if is_seek {
+                let want = match cur {
+                    Some(c) if samples[c].t >= target => Some(c),
+                    _ if exhausted => None,
+                    _ => {
+                        let from = cur.map_or(0, |c| c + 1);
+                        let found = (from..samples.len()).find(|&i| samples[i].t >= target);
+                        match found {
+                            Some(i) => cur = Some(i),
+                            None => { exhausted = true; cur = Some(samples.len() - 1) }
+                        }
+                        found
+                    }
+                };
+                prop_assert_eq!(it.seek(target), want.map(|i| samples[i]));
+            } else {
+                let from = cur.map_or(0, |c| c + 1);
+                let want = if exhausted || from >= samples.len() { None } else { Some(from) };
+                if let Some(i) = want { cur = Some(i) } else { exhausted = true }
+                prop_assert_eq!(it.next(), want.map(|i| samples[i]));
+            }
+        }
+    }
+}

@@ -123,3 +123,29 @@ fn hand_derived_new_window() {
     e.append(10, 2.0);
     assert_eq!(e.bytes(), hex("0002003ff00000000000000ac25fff").as_slice());
 }
+
+/// The form Prometheus's `XORChunk.Appender()` writes when it resumes a one-sample chunk: no
+/// window has been set, so it "reuses" leading = trailing = 0 and writes all 64 XOR bits:
+/// 00 02 | 00 | 3ff0000000000000 | 0a | '10' + 0x7ff0000000000000 as 64 bits + pad.
+/// We must decode it and be able to resume it.
+#[test]
+fn prometheus_appender_resume_form_decodes_and_resumes() {
+    // t0 = 0 is the varint 00.
+    let chunk = hex("000200")
+        .into_iter()
+        .chain(hex("3ff0000000000000"))
+        .chain(hex("0a"))
+        .chain(hex("9ffc00000000000000"))
+        .collect::<Vec<u8>>();
+    let got = decode_all(&chunk).unwrap();
+    assert_eq!(got, vec![Sample::new(0, 1.0), Sample::new(10, 2.0)]);
+    let mut e = XorEncoder::from_bytes(&chunk).unwrap();
+    assert_eq!(e.bytes(), &chunk[..], "resuming keeps the bytes");
+    e.append(20, 3.0);
+    e.append(30, 3.0);
+    let got = decode_all(e.bytes()).unwrap();
+    assert_eq!(
+        got.iter().map(|s| (s.t, s.v)).collect::<Vec<_>>(),
+        vec![(0, 1.0), (10, 2.0), (20, 3.0), (30, 3.0)]
+    );
+}

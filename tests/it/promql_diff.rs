@@ -6,7 +6,6 @@
 
 mod compare;
 mod data;
-mod prom;
 mod queries;
 mod rules;
 mod wire;
@@ -135,7 +134,7 @@ async fn diff_all(
 ) -> Tally {
     let timestamps: HashSet<i64> = data::all_timestamps(data);
     let mut tally = Tally::default();
-    // CAIRN_DIFF_VERBOSE=1 prints the reference's answer class for every query.
+    // CAIRN_DIFF_VERBOSE=1 prints the reference's answer class for every query, and exclusions.
     let verbose = std::env::var_os("CAIRN_DIFF_VERBOSE").is_some();
     for q in queries::all() {
         let mut verdict = rules::judge(&q.expr, q.mode, data, &timestamps);
@@ -151,6 +150,9 @@ async fn diff_all(
             *tally.rewritten.entry(r).or_default() += 1;
         }
         if !verdict.excluded_by.is_empty() {
+            if verbose {
+                eprintln!("excluded by {:?}: {}", verdict.excluded_by, describe(&q));
+            }
             tally.excluded_queries += 1;
             for r in &verdict.excluded_by {
                 *tally.excluded.entry(r).or_default() += 1;
@@ -231,12 +233,35 @@ fn report(tally: &Tally, total: usize) -> String {
     s
 }
 
-async fn prepare() -> Option<(prom::Prometheus, Vec<data::Series>, Vec<u8>)> {
-    let bin = support::peers::require("prometheus", "prometheus")?;
+/// The reference: Debian's Prometheus 2.42 with the remote-write receiver, no scrape jobs.
+struct Reference {
+    _prom: support::peers::Prometheus,
+    base: String,
+}
+
+/// Starts a reference Prometheus and waits until it is ready (`None`: skipped outside CI).
+async fn start_reference() -> Option<Reference> {
+    let prom = support::peers::start_prometheus(
+        "global:\n  evaluation_interval: 1m\n",
+        &["--web.enable-remote-write-receiver", "--query.lookback-delta=5m"],
+    )?;
+    let base = format!("http://{}", prom.addr);
+    let client = support::http_client();
+    let ready = support::peers::poll(std::time::Duration::from_secs(60), || async {
+        let r = client.get(format!("{base}/-/ready")).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+    assert!(ready.is_some(), "prometheus on {base} not ready within 60 s");
+    Some(Reference { _prom: prom, base })
+}
+
+/// Generates the data, starts the reference and writes the data to it.
+async fn prepare() -> Option<(Reference, Vec<data::Series>, Vec<u8>)> {
     let data = data::generate();
     data::check_invariants(&data);
     let body = wire::encode(&data);
-    let prom = prom::Prometheus::start(&bin).await;
+    let prom = start_reference().await?;
     wire::send(&prom.base, body.clone()).await;
     Some((prom, data, body))
 }
@@ -260,8 +285,7 @@ async fn promql_answers_match_prometheus() {
 #[ignore]
 async fn promql_diff_harness_agrees_with_itself() {
     let Some((prom, data, body)) = prepare().await else { return };
-    let bin = support::peers::require("prometheus", "prometheus").expect("found above");
-    let other = prom::Prometheus::start(&bin).await;
+    let other = start_reference().await.expect("found above");
     let client = support::http_client();
     wire::send(&other.base, body).await;
     // Rules off: 2.42 against 2.42 must agree everywhere (and cannot parse the 3.x rewrites).

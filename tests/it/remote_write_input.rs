@@ -105,3 +105,40 @@ async fn malformed_requests_are_refused_and_accepted_data_survives() {
     assert!(metrics.contains("cairn_limit_hits_total{limit=\"labels_per_series_max\"} 1"), "{metrics}");
     assert!(metrics.contains("cairn_limit_hits_total{limit=\"body_size_bytes_max\"} 1"), "{metrics}");
 }
+
+#[tokio::test]
+async fn global_series_limits_refuse_new_series_and_keep_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cairn.yml");
+    // No scrape jobs, so only our series count; a burst of 5 new series per second.
+    std::fs::write(&cfg, "cairn:\n  limits:\n    new_series_per_second_max: 5\n    active_series_max: 8\n")
+        .unwrap();
+    let server = CairnServer::start(&["--config", cfg.to_str().unwrap()]).await;
+    let base = format!("http://{}", server.addr);
+    let names: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+    let batch: Vec<_> =
+        names.iter().map(|n| series(&[("__name__", "storm"), ("id", n)], &[(1000, 1.0)])).collect();
+    let (st, body) = write(&base, batch).await;
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("15 of 20 samples rejected"), "{body}");
+    assert!(body.contains("new_series_per_second_max"), "{body}");
+    let v = server.get_json("/api/v1/query?query=count(count_over_time(storm%5B1h%5D))&time=100").await;
+    assert_eq!(v["data"]["result"][0]["value"][1], "5", "{v}");
+    // Samples for existing series are not limited.
+    let again: Vec<_> =
+        names[..5].iter().map(|n| series(&[("__name__", "storm"), ("id", n)], &[(2000, 2.0)])).collect();
+    let (st, body) = write(&base, again).await;
+    assert_eq!(st, 204, "{body}");
+    // After the bucket refills, the active-series cap (8) stops creation at 8.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let more: Vec<_> =
+        names[5..10].iter().map(|n| series(&[("__name__", "storm"), ("id", n)], &[(1000, 1.0)])).collect();
+    let (st, body) = write(&base, more).await;
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("max_active_series"), "{body}");
+    let v = server.get_json("/api/v1/query?query=count(count_over_time(storm%5B1h%5D))&time=100").await;
+    assert_eq!(v["data"]["result"][0]["value"][1], "8", "{v}");
+    let (_, metrics) = server.get_raw("/metrics").await;
+    assert!(metrics.contains("cairn_limit_hits_total{limit=\"new_series_per_second_max\"} 15"), "{metrics}");
+    assert!(metrics.contains("cairn_limit_hits_total{limit=\"active_series_max\"} 2"), "{metrics}");
+}

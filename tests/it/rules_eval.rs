@@ -326,3 +326,71 @@ fn reload_marks_series_of_removed_rules_and_groups_stale() {
     assert!(vector(e.querier.as_ref(), "other", cairn::rules::now_ms() + 1000).is_empty());
     assert_eq!(vector(e.querier.as_ref(), "other", 2 * MIN).len(), 1, "nothing rewrote history");
 }
+
+#[test]
+fn options_change_only_with_a_successful_load() {
+    let rules = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: vector(1)\n        annotations:\n          where: '{{ $externalLabels.dc }}'\n";
+    let opts = ManagerOptions { external_labels: l(&[("dc", "one")]), ..Default::default() };
+    let e = env(rules, opts);
+    let where_ =
+        |e: &Env| alerts_json(&e.mgr)["alerts"][0]["annotations"]["where"].as_str().unwrap().to_string();
+    e.mgr.eval_all_at(MIN);
+    assert_eq!(where_(&e), "one");
+    // A bad file: neither the rules nor the options change.
+    let good = std::fs::read_to_string(&e.file).unwrap();
+    std::fs::write(&e.file, "groups: [{name: g, rules: [{alert: 'A', expr: 'sum('}]}]\n").unwrap();
+    let two =
+        ManagerOptions { external_labels: l(&[("dc", "two")]), run_scheduler: false, ..Default::default() };
+    assert!(e.mgr.load_with_options(std::slice::from_ref(&e.file), Some(two.clone())).is_err());
+    assert_eq!(e.mgr.options().external_labels, l(&[("dc", "one")]));
+    std::fs::write(&e.file, good).unwrap();
+    e.mgr.load_with_options(std::slice::from_ref(&e.file), Some(two)).unwrap();
+    e.mgr.eval_all_at(2 * MIN);
+    assert_eq!(where_(&e), "two");
+}
+
+#[test]
+fn scheduler_restores_alert_state_at_startup() {
+    // Before the "restart": the alert had been pending since 20 minutes ago, and the last
+    // ALERTS_FOR_STATE sample was written 1 minute ago.
+    let now = cairn::rules::now_ms();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.yml");
+    std::fs::write(&file, "groups:\n  - name: g\n    interval: 1s\n    rules:\n      - alert: Slow\n        expr: v > 0\n        for: 1h\n").unwrap();
+    let storage = Arc::new(MemStorage::new());
+    let active_at_s = (now / 1000 - 20 * 60) as f64;
+    storage.append(&l(&[("__name__", "ALERTS_FOR_STATE"), ("alertname", "Slow")]), now - MIN, active_at_s);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (s, st) = (storage.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !st.load(std::sync::atomic::Ordering::Relaxed) {
+                s.append(&l(&[("__name__", "v")]), cairn::rules::now_ms(), 1.0);
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+    };
+    let querier = Arc::new(EngineQuerier::new(storage.clone()));
+    let opts = ManagerOptions { restore_on_start: true, eval_interval_ms: 1000, ..Default::default() };
+    let mgr = RuleManager::new(opts, querier, Arc::new(MemAppender(storage.clone())), None);
+    mgr.load(&[file]).unwrap();
+    // Restored: 20m of 1h spent, down for ~1m, so activeAt moves ~1m later than 20m ago.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let restored = loop {
+        let a = alerts_json(&mgr);
+        if let Some(t) = a["alerts"][0]["activeAt"].as_str() {
+            let ms = cairn::api::params::parse_rfc3339(t).unwrap();
+            if ms < now - 10 * MIN {
+                break ms;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "alert state was not restored: {a}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    mgr.stop();
+    let expected = active_at_s as i64 * 1000 + MIN;
+    assert!((restored - expected).abs() < 30_000, "restored activeAt {restored}, expected about {expected}");
+    assert_eq!(alerts_json(&mgr)["alerts"][0]["state"], "pending");
+}

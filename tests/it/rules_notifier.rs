@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 struct Capture {
     port: u16,
     bodies: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+    auth: Arc<Mutex<Vec<String>>>,
     requests: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -29,7 +30,8 @@ impl Capture {
         let bodies = Arc::new(Mutex::new(Vec::new()));
         let requests = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (b, r, st) = (bodies.clone(), requests.clone(), stop.clone());
+        let auth = Arc::new(Mutex::new(Vec::new()));
+        let (b, r, st, au) = (bodies.clone(), requests.clone(), stop.clone(), auth.clone());
         let thread = std::thread::spawn(move || {
             while !st.load(Ordering::Relaxed) {
                 let Ok((s, _)) = l.accept() else {
@@ -55,6 +57,9 @@ impl Capture {
                         if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
                             len = v.trim().parse().unwrap_or(0);
                         }
+                        if h.to_ascii_lowercase().starts_with("authorization:") {
+                            au.lock().push(h["authorization:".len()..].trim().to_string());
+                        }
                     }
                     let mut body = vec![0u8; len];
                     if rd.read_exact(&mut body).is_err() {
@@ -73,7 +78,7 @@ impl Capture {
                 }
             }
         });
-        Capture { port, bodies, requests, stop, thread: Some(thread) }
+        Capture { port, bodies, auth, requests, stop, thread: Some(thread) }
     }
 }
 
@@ -115,6 +120,12 @@ fn notifier(port: u16, opts: NotifierOptions) -> Arc<Notifier> {
     let n = Notifier::new(opts);
     let mut cfg = AlertmanagerConfig::for_target(&format!("127.0.0.1:{port}"));
     cfg.path_prefix = "/am/".into();
+    cfg.basic_auth = Some(cairn::rules::notifier::BasicAuth {
+        username: "cairn".into(),
+        username_file: None,
+        password: Some("s3cret".into()),
+        password_file: None,
+    });
     n.apply_config(&[cfg]).unwrap();
     n
 }
@@ -146,6 +157,8 @@ fn batches_of_at_most_64_with_labels_and_json_shape() {
     assert_eq!(first["endsAt"], "1970-01-01T00:04:10.000Z");
     assert_eq!(first["generatorURL"], "http://x/graph?g0.expr=up&g0.tab=1");
     assert_eq!(n.dropped(), 0);
+    let auth = cap.auth.lock().clone();
+    assert!(!auth.is_empty() && auth.iter().all(|a| a == "Basic Y2Fpcm46czNjcmV0"), "{auth:?}");
     let am = alertmanagers_json(Some(&n));
     assert_eq!(
         am["activeAlertmanagers"][0]["url"],

@@ -151,11 +151,9 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async {
         tokio::select! {
             r = real_main(args) => r,
-            _ = tokio::signal::ctrl_c() => {
-                // Dropping `real_main`'s future drops every process guard, killing the servers.
-                eprintln!("interrupted; servers stopped");
-                std::process::exit(130);
-            }
+            // Leaving the select drops `real_main`'s future, and with it every process guard
+            // (which kills its server) and temp dir.
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted; servers stopped")),
         }
     })
 }

@@ -316,7 +316,8 @@ mod tests {
 
     #[test]
     fn urls_are_encoded() {
-        let spec = &query_set(1_700_000_000_000, 3_600_000, 60_000)[1];
+        let set = query_set(1_700_000_000_000, 3_600_000, 60_000);
+        let spec = set.iter().find(|q| q.name == "selector_regex").unwrap();
         let u = url("http://h", &spec.kind, spec.expr);
         assert_eq!(
             u,

@@ -8,7 +8,7 @@ use foldhash::{HashMap, HashMapExt};
 use cairn_format::{Labels, METRIC_NAME};
 use promql_parser::parser::token::{
     T_AVG, T_BOTTOMK, T_COUNT, T_COUNT_VALUES, T_GROUP, T_LIMIT_RATIO, T_LIMITK, T_MAX, T_MIN, T_QUANTILE,
-    T_STDDEV, T_STDVAR, T_SUM, T_TOPK,
+    T_STDDEV, T_SUM, T_TOPK,
 };
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
@@ -27,6 +27,65 @@ fn group_key(l: &Labels, m: &Option<LabelModifier>) -> Labels {
         Some(LabelModifier::Exclude(ls)) => Labels::from_sorted(
             l.iter().filter(|x| x.name != METRIC_NAME && !ls.labels.contains(&x.name)).cloned().collect(),
         ),
+    }
+}
+
+/// Running state of one simple aggregation at one step.
+#[derive(Clone, Copy)]
+enum Acc {
+    Sum(KahanSum),
+    Avg(AvgAcc),
+    Count(f64),
+    MinMax(f64, bool),
+    Var(VarianceAcc),
+}
+
+impl Acc {
+    fn new(op: u16, v: f64) -> Acc {
+        match op {
+            T_SUM => {
+                let mut k = KahanSum::new();
+                k.add(v);
+                Acc::Sum(k)
+            }
+            T_AVG => Acc::Avg(AvgAcc::new(v)),
+            T_COUNT | T_GROUP => Acc::Count(1.0),
+            T_MIN => Acc::MinMax(min_step(f64::NAN, v), false),
+            T_MAX => Acc::MinMax(max_step(f64::NAN, v), true),
+            _ => Acc::Var(VarianceAcc::new(v)),
+        }
+    }
+
+    fn add(&mut self, v: f64) {
+        match self {
+            Acc::Sum(k) => k.add(v),
+            Acc::Avg(a) => a.add(v),
+            Acc::Count(c) => *c += 1.0,
+            Acc::MinMax(m, is_max) => *m = if *is_max { max_step(*m, v) } else { min_step(*m, v) },
+            Acc::Var(x) => x.add(v),
+        }
+    }
+
+    fn value(&self, op: u16) -> f64 {
+        match self {
+            Acc::Sum(k) => k.sum(),
+            Acc::Avg(a) => a.value(),
+            Acc::Count(c) => {
+                if op == T_GROUP {
+                    1.0
+                } else {
+                    *c
+                }
+            }
+            Acc::MinMax(m, _) => *m,
+            Acc::Var(x) => {
+                if op == T_STDDEV {
+                    x.stddev()
+                } else {
+                    x.stdvar()
+                }
+            }
+        }
     }
 }
 
@@ -87,41 +146,33 @@ impl Evaluator<'_> {
         let mut out = Vec::with_capacity(groups.len());
         let mut buf: Vec<f64> = Vec::new();
         for (key, members) in groups {
-            let mut vals = vec![None; n];
-            for (step, slot) in vals.iter_mut().enumerate() {
-                let mut it = members.iter().filter_map(|&i| input[i].vals[step]).peekable();
-                if it.peek().is_none() {
-                    continue;
+            let vals = if op == T_QUANTILE {
+                // Needs all values of a step at once: step-major.
+                let mut vals = vec![None; n];
+                for (step, slot) in vals.iter_mut().enumerate() {
+                    buf.clear();
+                    buf.extend(members.iter().filter_map(|&i| input[i].vals[step]));
+                    if buf.is_empty() {
+                        continue;
+                    }
+                    let q = param_scalar.as_ref().map(|p| p[step]).unwrap_or(f64::NAN);
+                    *slot = Some(quantile(q, &mut buf));
                 }
-                *slot = Some(match op {
-                    T_SUM => {
-                        let mut k = KahanSum::new();
-                        it.for_each(|v| k.add(v));
-                        k.sum()
+                vals
+            } else {
+                // Series-major accumulation (cache friendly); same addition order per step.
+                let mut acc: Vec<Option<Acc>> = vec![None; n];
+                for &i in &members {
+                    for (slot, v) in acc.iter_mut().zip(&input[i].vals) {
+                        let Some(v) = *v else { continue };
+                        match slot {
+                            Some(a) => a.add(v),
+                            None => *slot = Some(Acc::new(op, v)),
+                        }
                     }
-                    T_AVG => {
-                        let mut m = AvgAcc::new(it.next().unwrap_or(f64::NAN));
-                        it.for_each(|v| m.add(v));
-                        m.value()
-                    }
-                    T_COUNT => it.count() as f64,
-                    T_GROUP => 1.0,
-                    T_MIN => it.fold(f64::NAN, min_step),
-                    T_MAX => it.fold(f64::NAN, max_step),
-                    T_STDDEV | T_STDVAR => {
-                        let mut var = VarianceAcc::new(it.next().unwrap_or(f64::NAN));
-                        it.for_each(|v| var.add(v));
-                        if op == T_STDDEV { var.stddev() } else { var.stdvar() }
-                    }
-                    T_QUANTILE => {
-                        buf.clear();
-                        buf.extend(it);
-                        let q = param_scalar.as_ref().map(|p| p[step]).unwrap_or(f64::NAN);
-                        quantile(q, &mut buf)
-                    }
-                    _ => return Err(QueryError::BadData(format!("unsupported aggregation {}", a.op))),
-                });
-            }
+                }
+                acc.into_iter().map(|a| a.map(|a| a.value(op))).collect()
+            };
             let drop_name = members.iter().any(|&i| input[i].drop_name);
             out.push(SSeries { labels: key, vals, drop_name });
         }

@@ -16,6 +16,7 @@ use std::time::Instant;
 use cairn_format::{Labels, METRIC_NAME, Sample};
 use promql_parser::parser::Expr;
 
+use crate::durexpr::RangeExt;
 use crate::engine::EngineOptions;
 use crate::error::{DUPLICATE_LABELSET, QueryError};
 use crate::storage::Queryable;
@@ -127,6 +128,8 @@ pub(crate) struct Evaluator<'a> {
     pub warnings: Vec<String>,
     pub infos: Vec<String>,
     pub stats: QueryStats,
+    /// `anchored`/`smoothed` range selectors, keyed by the address of their AST node.
+    pub extended: HashMap<usize, RangeExt>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -154,6 +157,22 @@ impl<'a> Evaluator<'a> {
             warnings: Vec::new(),
             infos: Vec::new(),
             stats: QueryStats::default(),
+            extended: HashMap::new(),
+        }
+    }
+
+    /// Attaches the `anchored`/`smoothed` modifiers the text rewrite found to the range
+    /// selectors of `expr`, counted in source order.
+    pub fn register_extended(&mut self, expr: &Expr, ext: &[(usize, RangeExt)]) {
+        if ext.is_empty() {
+            return;
+        }
+        let mut order: Vec<usize> = Vec::new();
+        collect_matrix_selectors(expr, &mut order);
+        for &(idx, e) in ext {
+            if let Some(&addr) = order.get(idx) {
+                self.extended.insert(addr, e);
+            }
         }
     }
 
@@ -183,12 +202,6 @@ impl<'a> Evaluator<'a> {
 
     pub fn max_samples(&self) -> usize {
         self.max_samples
-    }
-
-    /// Releases `n` samples from the accounting (intermediate results dropped).
-    #[allow(dead_code)]
-    pub fn release_samples(&mut self, n: usize) {
-        self.current_samples = self.current_samples.saturating_sub(n);
     }
 
     /// 1-based line and column of the first occurrence of `needle` in the query text.
@@ -269,6 +282,28 @@ impl<'a> Evaluator<'a> {
             Val::Matrix(m) => Ok(m),
             other => Err(QueryError::BadData(format!("expected range vector, got {}", other.type_name()))),
         }
+    }
+}
+
+/// Addresses of the range selectors of `e`, in source order.
+fn collect_matrix_selectors(e: &Expr, out: &mut Vec<usize>) {
+    match e {
+        Expr::MatrixSelector(ms) => out.push(ms as *const _ as usize),
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                collect_matrix_selectors(p, out);
+            }
+            collect_matrix_selectors(&a.expr, out);
+        }
+        Expr::Unary(u) => collect_matrix_selectors(&u.expr, out),
+        Expr::Binary(b) => {
+            collect_matrix_selectors(&b.lhs, out);
+            collect_matrix_selectors(&b.rhs, out);
+        }
+        Expr::Paren(p) => collect_matrix_selectors(&p.expr, out),
+        Expr::Subquery(s) => collect_matrix_selectors(&s.expr, out),
+        Expr::Call(c) => c.args.args.iter().for_each(|a| collect_matrix_selectors(a, out)),
+        _ => {}
     }
 }
 

@@ -12,6 +12,9 @@ use super::{Evaluator, MatrixVal, RangeSeries, SSeries, Steps, Val};
 use crate::error::QueryError;
 use crate::storage::{SelectHints, Series};
 
+/// A selected series plus the timestamp (ms) of the sample chosen at each step.
+pub(crate) type TimedSeries = (SSeries, Vec<Option<f64>>);
+
 pub(crate) fn dur_ms(d: &Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
 }
@@ -39,7 +42,9 @@ pub(crate) fn to_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, Quer
         if let Some(n) = &vs.name {
             out.push(Matcher::equal(cairn_format::METRIC_NAME, n.clone()));
         }
-        for m in ms {
+        for m in ms.iter().filter(|m| {
+            m.name != crate::durexpr::SMOOTHED_MARK_LABEL && m.name != crate::durexpr::INFO_MARK_LABEL
+        }) {
             let op = match m.op {
                 PMatchOp::Equal => MatchOp::Equal,
                 PMatchOp::NotEqual => MatchOp::NotEqual,
@@ -80,11 +85,21 @@ impl Evaluator<'_> {
         hints: &SelectHints,
     ) -> Result<Vec<Series>, QueryError> {
         let groups = to_matchers(vs)?;
+        self.select_groups(&groups, mint, maxt, hints)
+    }
+
+    fn select_groups(
+        &mut self,
+        groups: &[Vec<Matcher>],
+        mint: i64,
+        maxt: i64,
+        hints: &SelectHints,
+    ) -> Result<Vec<Series>, QueryError> {
         let querier = self.q.querier(mint, maxt)?;
         let mut out: Vec<Series> = Vec::new();
         let multi = groups.len() > 1;
         let mut seen = std::collections::HashSet::new();
-        for g in &groups {
+        for g in groups {
             for s in querier.select(g, hints)? {
                 if multi && !seen.insert(s.labels.clone()) {
                     continue;
@@ -113,9 +128,25 @@ impl Evaluator<'_> {
         let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
             return Ok(Vec::new());
         };
+        let lookback = self.lookback;
+        if vs.matchers.matchers.iter().any(|m| m.name == crate::durexpr::SMOOTHED_MARK_LABEL) {
+            // `smoothed`: the value interpolated at each step between its neighbours.
+            let series = self.select_raw(vs, lo - lookback + 1, hi + lookback, None)?;
+            let mut out = Vec::with_capacity(series.len());
+            for ser in series {
+                let smp: Vec<Sample> = ser.samples.into_iter().filter(|p| !is_stale_nan(p.v)).collect();
+                let vals: Vec<Option<f64>> = ends
+                    .iter()
+                    .map(|&e| crate::functions::extended::boundary(&smp, e, lookback, false))
+                    .collect();
+                if vals.iter().any(Option::is_some) {
+                    out.push(SSeries { labels: ser.labels, vals, drop_name: false });
+                }
+            }
+            return Ok(out);
+        }
         let hints = SelectHints { start: lo, end: hi, step: s.step, range: 0, func: None };
         let series = self.select(vs, lo - self.lookback + 1, hi, &hints)?;
-        let lookback = self.lookback;
         let mut out = Vec::with_capacity(series.len());
         for ser in series {
             let mut vals = vec![None; s.n];
@@ -144,6 +175,53 @@ impl Evaluator<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Instant selection with explicit matchers and `vs`'s `@`/`offset`: per series the
+    /// values and the sample timestamps (ms, as f64) at every step. Used by `info()`.
+    pub(crate) fn select_with_matchers(
+        &mut self,
+        vs: &VectorSelector,
+        matchers: &[Matcher],
+        s: &Steps,
+    ) -> Result<Vec<TimedSeries>, QueryError> {
+        let ends: Vec<i64> = (0..s.n).map(|i| self.effective_time(&vs.at, &vs.offset, s.ts(i))).collect();
+        let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        let hints = SelectHints { start: lo, end: hi, step: s.step, range: 0, func: None };
+        let series = self.select_groups(&[matchers.to_vec()], lo - self.lookback + 1, hi, &hints)?;
+        let mut out = Vec::with_capacity(series.len());
+        for ser in series {
+            let mut vals = vec![None; s.n];
+            let mut ts = vec![None; s.n];
+            for (i, &end) in ends.iter().enumerate() {
+                let j = ser.samples.partition_point(|p| p.t <= end);
+                if j == 0 {
+                    continue;
+                }
+                let p = ser.samples[j - 1];
+                if p.t > end - self.lookback && !is_stale_nan(p.v) {
+                    vals[i] = Some(p.v);
+                    ts[i] = Some(p.t as f64);
+                }
+            }
+            out.push((SSeries { labels: ser.labels, vals, drop_name: false }, ts));
+        }
+        Ok(out)
+    }
+
+    /// Raw selection over `[mint, maxt]` (stale markers included), for callers with their own
+    /// window rules.
+    pub(crate) fn select_raw(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        func: Option<&str>,
+    ) -> Result<Vec<Series>, QueryError> {
+        let hints = SelectHints { start: mint, end: maxt, step: 0, range: 0, func: func.map(str::to_string) };
+        self.select(vs, mint, maxt, &hints)
     }
 
     /// A range selector: the samples of every series over the union of all step windows.

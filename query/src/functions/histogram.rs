@@ -41,6 +41,51 @@ pub(crate) fn histogram_quantile(
     })
 }
 
+/// `histogram_quantiles(v, "label", q1, q2, …)` (experimental): one output series per
+/// histogram and quantile, the quantile written into `label`.
+pub(crate) fn histogram_quantiles(
+    ev: &mut Evaluator<'_>,
+    args: &[&Expr],
+    s: &Steps,
+) -> Result<Val, QueryError> {
+    let v = ev.eval_vector(args[0], s)?;
+    let label = match ev.eval(args[1], s)? {
+        Val::Str(l) => l,
+        other => return Err(QueryError::BadData(format!("expected string, got {}", other.type_name()))),
+    };
+    if !super::labels::valid_label_name(&label) {
+        return Err(QueryError::exec(format!("invalid label name {}", super::labels::go_quote(&label))));
+    }
+    if v.iter().any(|ser| ser.labels.get(&label).is_some()) {
+        return Err(QueryError::exec(format!("label {label:?} already exists on the input series")));
+    }
+    let mut out = Vec::new();
+    for qa in &args[2..] {
+        let q = ev.eval_scalar(qa, s)?;
+        if let Some(bad) = q.iter().find(|x| x.is_nan() || **x < 0.0 || **x > 1.0) {
+            let near = qa.to_string();
+            ev.warn(&format!("quantile value should be between 0 and 1, got {}", format_go_g(*bad)), &near);
+        }
+        let Val::Vector(series) = classic(ev, v.clone(), args[0], s, |step, buckets| {
+            let (val, fix) = bucket_quantile(q[step], buckets);
+            (val, fix.forced_monotonic)
+        })?
+        else {
+            continue;
+        };
+        let qs = if q[0].is_finite() && q[0].fract() == 0.0 {
+            format!("{:.1}", q[0])
+        } else {
+            format!("{}", q[0])
+        };
+        for mut ser in series {
+            ser.labels.set(&label, &qs);
+            out.push(ser);
+        }
+    }
+    Ok(Val::Vector(merge_series(out)?))
+}
+
 /// Groups `le` series into classic histograms and applies `f(step, buckets)` per step;
 /// `f` returns the value and whether monotonicity had to be forced.
 fn classic(

@@ -4,7 +4,9 @@
 //! per-window / per-value math lives in [`kernels`] (pure, owned by the funcs helper); [`range`]
 //! maps range functions onto them, [`labels`] and [`histogram`] hold the label-aware parts.
 
+pub(crate) mod extended;
 pub(crate) mod histogram;
+pub(crate) mod info;
 pub mod kernels;
 pub(crate) mod labels;
 pub(crate) mod math;
@@ -92,8 +94,8 @@ fn map_values(
 pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, QueryError> {
     let name = c.func.name;
     let args: Vec<&Expr> = c.args.args.iter().map(|b| b.as_ref()).collect();
-    if range::is_range_fn(name) {
-        return range_call(ev, name, &args, s);
+    if let Some(f) = range::resolve(name) {
+        return range_call(ev, name, f, &args, s);
     }
     if let Some(f) = simple_fn(name) {
         let v = ev.eval_vector(args[0], s)?;
@@ -102,6 +104,12 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
     match name {
         "time" => Ok(Val::Scalar((0..s.n).map(|i| s.ts(i) as f64 / 1000.0).collect())),
         "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; s.n])),
+        "min_of" | "max_of" => {
+            let a = ev.eval_scalar(args[0], s)?;
+            let b = ev.eval_scalar(args[1], s)?;
+            let f = if name == "min_of" { km::min_of } else { km::max_of };
+            Ok(Val::Scalar(a.iter().zip(&b).map(|(&x, &y)| f(x, y)).collect()))
+        }
         "start" => Ok(Val::Scalar(vec![ev.query_start as f64 / 1000.0; s.n])),
         "end" => Ok(Val::Scalar(vec![ev.query_end as f64 / 1000.0; s.n])),
         "step" => {
@@ -235,13 +243,10 @@ pub(crate) fn call(ev: &mut Evaluator<'_>, c: &Call, s: &Steps) -> Result<Val, Q
             Ok(Val::Vector(merge_series(map_values(v, true, |_, x| Some(date_fn(name, x))))?))
         }
         "histogram_quantile" => histogram::histogram_quantile(ev, &args, s),
+        "info" => info::info(ev, &args, s),
         "histogram_fraction" => histogram::histogram_fraction(ev, &args, s),
-        "histogram_count"
-        | "histogram_sum"
-        | "histogram_avg"
-        | "histogram_stddev"
-        | "histogram_stdvar"
-        | "histogram_quantiles" => {
+        "histogram_quantiles" => histogram::histogram_quantiles(ev, &args, s),
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev" | "histogram_stdvar" => {
             // Native histograms only; float samples produce no output.
             for a in &args {
                 ev.eval(a, s)?;
@@ -288,13 +293,24 @@ fn eval_range_arg(
     }
 }
 
-fn range_call(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr], s: &Steps) -> Result<Val, QueryError> {
+fn range_call(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    func: range::RangeFn,
+    args: &[&Expr],
+    s: &Steps,
+) -> Result<Val, QueryError> {
     // Scalar parameters come before the range argument for quantile_over_time, after it otherwise.
     let (matrix_arg, param_args): (&Expr, Vec<&Expr>) =
         if name == "quantile_over_time" { (args[1], vec![args[0]]) } else { (args[0], args[1..].to_vec()) };
     let mut params: Vec<Vec<f64>> = Vec::new();
     for p in &param_args {
         params.push(ev.eval_scalar(p, s)?);
+    }
+    if let Expr::MatrixSelector(ms) = unwrap_parens(matrix_arg)
+        && let Some(&ext) = ev.extended.get(&(ms as *const _ as usize))
+    {
+        return extended::call(ev, name, ms, ext, s);
     }
     let m = eval_range_arg(ev, matrix_arg, s, name)?;
     if name == "quantile_over_time"
@@ -331,7 +347,7 @@ fn range_call(ev: &mut Evaluator<'_>, name: &str, args: &[&Expr], s: &Steps) -> 
                 ts: s.ts(i),
                 params: &pbuf,
             };
-            match range::apply(name, &win, &mut scratch) {
+            match range::apply(func, &win, &mut scratch) {
                 Ok(v) => vals[i] = v,
                 Err(e) => failure = Some(e),
             }

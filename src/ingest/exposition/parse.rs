@@ -33,6 +33,50 @@ const CLASS: [u8; 256] = {
     t
 };
 
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+const fn rep(b: u8) -> u64 {
+    (b as u64) * 0x0101_0101_0101_0101
+}
+
+/// High bit of each byte of `x` (all bytes < 0x80) set iff that byte is in `lo..=hi`. No
+/// carries cross bytes: every sum stays below 0x100.
+#[inline(always)]
+fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    x.wrapping_add(rep(0x80 - lo)) & !x.wrapping_add(rep(0x7f - hi)) & HIGH
+}
+
+/// How many of the 8 bytes of `w` (little-endian order) continue a metric name
+/// (`[a-zA-Z0-9_:]`), counted from the first.
+#[inline(always)]
+fn name_bytes_in_word(w: u64) -> usize {
+    let ascii = !w & HIGH;
+    let x = w & !HIGH;
+    // '0'..=':' is one range; setting bit 5 folds 'A'..='Z' onto 'a'..='z' and '_' onto 0x7f
+    // (only '_' and DEL map there, and DEL is excluded by the `x != 0x7f` term).
+    let folded = x | rep(0x20);
+    let not_del = !(in_range(x, 0x7f, 0x7f));
+    let ok =
+        (in_range(x, b'0', b':') | in_range(folded, b'a', b'z') | (in_range(folded, 0x7f, 0x7f) & not_del))
+            & ascii;
+    let bad = !ok & HIGH;
+    (bad.trailing_zeros() / 8) as usize
+}
+
+/// Index of the first byte of `w` that is `"`, `\\` or a newline, or 8.
+#[inline(always)]
+fn special_in_word(w: u64) -> usize {
+    let zero = |v: u64| v.wrapping_sub(rep(1)) & !v & HIGH;
+    let m = zero(w ^ rep(b'"')) | zero(w ^ rep(b'\\')) | zero(w ^ rep(b'\n'));
+    // A false positive can only appear above a true match, so the lowest bit is exact.
+    (m.trailing_zeros() / 8) as usize
+}
+
+#[inline(always)]
+fn word_at(b: &[u8], p: usize) -> Option<u64> {
+    b.get(p..p + 8).and_then(|s| s.try_into().ok()).map(u64::from_le_bytes)
+}
+
 #[inline]
 fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
@@ -200,6 +244,13 @@ impl<'a> Parser<'a> {
             return Err(self.err(p, ParseErrorKind::ExpectedMetricName(self.describe(p))));
         }
         let mut q = p + 1;
+        while let Some(w) = word_at(b, q) {
+            let n = name_bytes_in_word(w);
+            q += n;
+            if n < 8 {
+                return Ok(q);
+            }
+        }
         while q < b.len() && CLASS[b[q] as usize] & 2 != 0 {
             q += 1;
         }
@@ -370,6 +421,13 @@ impl<'a> Parser<'a> {
             let open = p;
             p += 1;
             loop {
+                if let Some(w) = word_at(b, p) {
+                    let n = special_in_word(w);
+                    p += n;
+                    if n == 8 {
+                        continue;
+                    }
+                }
                 match b.get(p) {
                     None | Some(b'\n') => return Err(self.err(open, ParseErrorKind::UnterminatedLabelValue)),
                     Some(b'\\') => {
@@ -586,6 +644,39 @@ impl<'a> Iterator for Parser<'a> {
                 self.done = true;
                 Some(Err(e))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod swar_tests {
+    use super::*;
+
+    #[test]
+    fn word_scanners_agree_with_bytewise() {
+        let samples: [&[u8; 8]; 8] = [
+            b"abcdefgh",
+            b"ab_:Z9{x",
+            b"a b\"cdef",
+            b"\xffabcdefg",
+            b"abcdefg\n",
+            b"\\abcdefg",
+            b"A-_xxxxx",
+            b"\"\"\"\"\"\"\"\"",
+        ];
+        for s in samples {
+            let w = u64::from_le_bytes(*s);
+            let name = s.iter().take_while(|&&c| CLASS[c as usize] & 2 != 0).count();
+            assert_eq!(name_bytes_in_word(w), name, "{s:?}");
+            let special = s.iter().position(|&c| c == b'"' || c == b'\\' || c == b'\n').unwrap_or(8);
+            assert_eq!(special_in_word(w), special, "{s:?}");
+        }
+        for c in 0..=255u8 {
+            let w = u64::from_le_bytes([c, b'a', b'a', b'a', b'a', b'a', b'a', b'a']);
+            let want = if CLASS[c as usize] & 2 != 0 { 8 } else { 0 };
+            assert_eq!(name_bytes_in_word(w), want, "byte {c:#x}");
+            let want = if c == b'"' || c == b'\\' || c == b'\n' { 0 } else { 8 };
+            assert_eq!(special_in_word(w), want, "byte {c:#x}");
         }
     }
 }

@@ -1,16 +1,16 @@
 //! Prometheus remote-write 1.0 (receive) and remote-read (serve) protocols: protobuf messages,
 //! body decoding within limits, validation, and response encoding. The HTTP handlers live in
 //! `api`; they map a [`RemoteError`] to [`RemoteError::http_status`] with its Display text as
-//! the body. Does not touch storage.
+//! the body. Does not touch storage. Wire format page: `remote.md` beside this file.
 
 pub mod proto;
 pub mod read;
 pub mod write;
 
 pub use read::{
-    ChunkedFrameWriter, EncodedChunk, READ_FRAME_BYTES_MAX, SAMPLES_CONTENT_TYPE, STREAMED_CONTENT_TYPE,
-    decode_chunked_frames, decode_read_request, encode_chunked_frame, encode_read_response,
-    negotiate_response_type, query_matchers, series_frames, time_series,
+    ChunkedFrameWriter, EncodedChunk, READ_FRAME_BYTES_MAX, SAMPLES_CONTENT_TYPE, SAMPLES_PER_CHUNK,
+    STREAMED_CONTENT_TYPE, decode_chunked_frames, decode_read_request, encode_chunked_frame,
+    encode_read_response, negotiate_response_type, query_matchers, series_frames, time_series, xor_chunks,
 };
 pub use write::{SeriesSamples, WRITE_CONTENT_TYPE, WriteBatch, decode_write_request, write_batch};
 
@@ -62,19 +62,23 @@ pub enum RemoteError {
     InvalidMatcherType(i32),
     #[error("{0}")]
     InvalidMatcher(String),
+    #[error("read response cannot be encoded: {0}")]
+    ResponseTooLarge(String),
     #[error("corrupt chunked read frame at byte {offset}: {reason}")]
     CorruptFrame { offset: usize, reason: String },
 }
 
 impl RemoteError {
     /// The HTTP status for this error: 415 for a wrong media type or encoding, 413 for an
-    /// oversized body, 400 for anything else. All are 4xx so that senders do not retry.
+    /// oversized body, 500 for a response Cairn cannot encode, 400 for anything else. Request
+    /// errors are 4xx so that senders do not retry them.
     pub fn http_status(&self) -> u16 {
         match self {
             RemoteError::WrongContentType(_)
             | RemoteError::RemoteWrite2Unsupported
             | RemoteError::UnsupportedEncoding(_) => 415,
             RemoteError::BodyTooLarge { .. } | RemoteError::DecompressedTooLarge { .. } => 413,
+            RemoteError::ResponseTooLarge(_) => 500,
             _ => 400,
         }
     }
@@ -82,3 +86,6 @@ impl RemoteError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod interop_tests;

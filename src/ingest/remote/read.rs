@@ -86,12 +86,11 @@ pub fn time_series(labels: &Labels, samples: &[Sample]) -> TimeSeries {
     }
 }
 
-/// Encodes and snappy-compresses a samples response.
-pub fn encode_read_response(resp: &ReadResponse) -> Vec<u8> {
+/// Encodes and snappy-compresses a samples response. Fails only above snappy's block limit
+/// (about 4 GiB), which the query's sample limit keeps far away.
+pub fn encode_read_response(resp: &ReadResponse) -> Result<Vec<u8>, RemoteError> {
     let raw = resp.encode_to_vec();
-    // Compressing an in-memory buffer cannot fail except for inputs above snappy's 4 GiB
-    // block limit, which a response never reaches (the query's sample limit is far lower).
-    snap::raw::Encoder::new().compress_vec(&raw).unwrap_or_default()
+    snap::raw::Encoder::new().compress_vec(&raw).map_err(|e| RemoteError::ResponseTooLarge(e.to_string()))
 }
 
 /// One encoded chunk of a series: `[min_time_ms, max_time_ms]` and the chunk bytes exactly as
@@ -101,6 +100,28 @@ pub struct EncodedChunk {
     pub min_time_ms: i64,
     pub max_time_ms: i64,
     pub data: Vec<u8>,
+}
+
+/// Samples per chunk when Cairn builds chunks for a streamed read (Prometheus's target).
+pub const SAMPLES_PER_CHUNK: usize = 120;
+
+/// Encodes time-ordered samples into XOR chunks of at most `samples_per_chunk` samples each
+/// (`cairn_format::XorEncoder`, the same bytes Prometheus produces).
+pub fn xor_chunks(samples: &[Sample], samples_per_chunk: usize) -> Vec<EncodedChunk> {
+    samples
+        .chunks(samples_per_chunk.max(1))
+        .map(|part| {
+            let mut enc = cairn_format::XorEncoder::new();
+            for s in part {
+                enc.append(s.t, s.v);
+            }
+            EncodedChunk {
+                min_time_ms: part.first().map_or(0, |s| s.t),
+                max_time_ms: part.last().map_or(0, |s| s.t),
+                data: enc.into_bytes(),
+            }
+        })
+        .collect()
 }
 
 /// Splits one series' XOR chunks into `ChunkedReadResponse` frames of about `frame_bytes_max`

@@ -249,7 +249,7 @@ fn samples_response_encodes_snappy_protobuf() {
     let resp = proto::ReadResponse {
         results: vec![proto::QueryResult { timeseries: vec![time_series(&labels, &[Sample::new(5, 1.5)])] }],
     };
-    let body = encode_read_response(&resp);
+    let body = encode_read_response(&resp).unwrap();
     let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
     let back = proto::ReadResponse::decode(raw.as_slice()).unwrap();
     assert_eq!(back, resp);
@@ -300,6 +300,30 @@ fn chunked_frames_layout_and_checks() {
         Err(RemoteError::CorruptFrame { .. })
     ));
     assert!(matches!(decode_chunked_frames(&stream, 100), Err(RemoteError::CorruptFrame { offset: 0, .. })));
+}
+
+#[test]
+fn streamed_xor_chunks_roundtrip() {
+    let labels = Labels::from_pairs([("__name__", "m"), ("job", "j")]);
+    let samples: Vec<Sample> =
+        (0..300).map(|i| Sample::new(1_000 + i * 15_000, (i % 7) as f64 * 0.5)).collect();
+    let chunks = xor_chunks(&samples, SAMPLES_PER_CHUNK);
+    assert_eq!(chunks.len(), 3);
+    assert_eq!((chunks[0].min_time_ms, chunks[0].max_time_ms), (1_000, 1_000 + 119 * 15_000));
+    let mut stream = Vec::new();
+    for f in series_frames(0, &labels, chunks, READ_FRAME_BYTES_MAX) {
+        encode_chunked_frame(&f, &mut stream);
+    }
+    let frames = decode_chunked_frames(&stream, READ_FRAME_BYTES_MAX).unwrap();
+    let mut back = Vec::new();
+    for f in &frames {
+        for c in &f.chunked_series[0].chunks {
+            let decoded = cairn_format::decode_all(&c.data).unwrap();
+            assert_eq!((decoded[0].t, decoded.last().unwrap().t), (c.min_time_ms, c.max_time_ms));
+            back.extend(decoded);
+        }
+    }
+    assert_eq!(back, samples);
 }
 
 mod robustness {

@@ -11,7 +11,7 @@ impl Head {
         let mut out = Vec::new();
         for (si, slot) in self.shards.iter().enumerate() {
             let shard = slot.0.read();
-            out.extend(shard.postings.select(matchers).iter().map(|id| SeriesRef::new(si, id)));
+            out.extend(shard.select(matchers).iter().map(|id| SeriesRef::new(si, id)));
         }
         out
     }

@@ -101,6 +101,11 @@ impl Postings {
         }
     }
 
+    /// Number of distinct values of `name` in this shard.
+    pub fn value_count(&self, name: &str) -> usize {
+        self.names.get(name).map_or(0, |m| m.len())
+    }
+
     pub fn all(&self) -> &RoaringBitmap {
         &self.all
     }

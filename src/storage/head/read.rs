@@ -159,7 +159,7 @@ impl Head {
         let mut out = Vec::new();
         for slot in self.shards.iter() {
             let shard = slot.0.read();
-            let ids = shard.postings.select(matchers);
+            let ids = shard.select(matchers);
             for id in ids.iter() {
                 if let Some(snap) = shard.get(id).and_then(|s| SeriesSnapshot::take(s, mint, maxt)) {
                     out.push(snap);
@@ -175,7 +175,7 @@ impl Head {
     fn for_each_matching(&self, mint: i64, maxt: i64, matchers: &[Matcher], mut f: impl FnMut(&MemSeries)) {
         for slot in self.shards.iter() {
             let shard = slot.0.read();
-            for id in shard.postings.select(matchers).iter() {
+            for id in shard.select(matchers).iter() {
                 if let Some(s) = shard.get(id)
                     && let (Some(a), Some(b)) = (s.min_time(), s.max_time())
                     && overlaps(a, b, mint, maxt)

@@ -5,7 +5,8 @@
 use super::packed::PackedLabels;
 use super::postings::Postings;
 use super::series::MemSeries;
-use cairn_format::Labels;
+use cairn_format::{Labels, MatchOp, Matcher};
+use roaring::RoaringBitmap;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -59,6 +60,36 @@ impl Shard {
 
     pub fn get_mut(&mut self, id: u32) -> Option<&mut MemSeries> {
         self.series.get_mut(id as usize).and_then(|s| s.as_deref_mut())
+    }
+
+    /// Ids of the series matching every matcher (all series when `matchers` is empty).
+    ///
+    /// Starts from the most selective kind of matcher (non-empty equality) via postings.
+    /// Each further matcher either intersects with its postings or — when the candidates are
+    /// fewer than the label's distinct values (a regex over a high-cardinality label) — is
+    /// checked directly against each candidate's labels, which avoids matching every value.
+    pub fn select(&self, matchers: &[Matcher]) -> RoaringBitmap {
+        let mut order: Vec<&Matcher> = matchers.iter().collect();
+        order.sort_by_key(|m| match m.op {
+            MatchOp::Equal if !m.value.is_empty() => 0,
+            MatchOp::RegexMatch if !m.matches_empty() => 1,
+            _ => 2,
+        });
+        let mut it = order.into_iter();
+        let Some(first) = it.next() else { return self.postings.all().clone() };
+        let mut acc = self.postings.select_one(first);
+        for m in it {
+            if acc.is_empty() {
+                break;
+            }
+            let cheap_postings = matches!(m.op, MatchOp::Equal) && !m.value.is_empty();
+            if !cheap_postings && acc.len() < self.postings.value_count(&m.name) as u64 {
+                acc.retain(|id| self.get(id).is_some_and(|s| m.matches(s.labels.get(&m.name).unwrap_or(""))));
+            } else {
+                acc &= self.postings.select_one(m);
+            }
+        }
+        acc
     }
 
     /// The id the next created series will get.
@@ -121,6 +152,39 @@ impl Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn select_agrees_with_brute_force_on_both_strategies() {
+        // Many distinct `inst` values so that a regex after an equality filters candidates
+        // by labels, while matchers on low-cardinality names go through postings.
+        let mut s = Shard::default();
+        let mut all = Vec::new();
+        for i in 0..300u32 {
+            let l = Labels::from_pairs([
+                ("__name__", format!("m{}", i % 3)),
+                ("inst", format!("h{i}")),
+                ("mode", ["a", "b"][(i % 2) as usize].to_string()),
+            ]);
+            s.insert(i, l.stable_hash(), &l);
+            all.push(l);
+        }
+        let m = |op, n: &str, v: &str| Matcher::new(op, n, v).unwrap();
+        let cases = [
+            vec![m(MatchOp::Equal, "__name__", "m1"), m(MatchOp::RegexMatch, "inst", "h1.*")],
+            vec![m(MatchOp::Equal, "__name__", "m1"), m(MatchOp::RegexNoMatch, "inst", "h1.*")],
+            vec![m(MatchOp::Equal, "__name__", "m2"), m(MatchOp::NotEqual, "inst", "h5")],
+            vec![m(MatchOp::Equal, "__name__", "m0"), m(MatchOp::Equal, "nope", "")],
+            vec![m(MatchOp::RegexMatch, "inst", "h2."), m(MatchOp::NotEqual, "mode", "a")],
+            vec![m(MatchOp::NotEqual, "mode", "a")],
+            vec![],
+        ];
+        for ms in cases {
+            let got: Vec<u32> = s.select(&ms).iter().collect();
+            let want: Vec<u32> =
+                (0..300u32).filter(|&i| ms.iter().all(|m| m.matches_labels(&all[i as usize]))).collect();
+            assert_eq!(got, want, "{ms:?}");
+        }
+    }
 
     #[test]
     fn hash_collisions_are_handled() {

@@ -151,6 +151,16 @@ impl Wal {
         p.end
     }
 
+    /// Appends already framed bytes (one or more whole frames built with
+    /// `cairn_format::frame`); returns the logical end offset like [`append`](Self::append).
+    /// Lets callers encode and checksum outside the shared buffer's lock.
+    pub fn append_framed(&self, frames: &[u8]) -> u64 {
+        let mut p = self.pending.lock();
+        p.buf.extend_from_slice(frames);
+        p.end += frames.len() as u64;
+        p.end
+    }
+
     /// Makes everything up to logical offset `upto` written (and fsynced under `Always`).
     pub fn flush(&self, upto: u64) -> Result<(), StorageError> {
         self.check_poisoned()?;

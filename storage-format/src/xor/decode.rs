@@ -13,6 +13,9 @@ pub struct XorIter<'a> {
     r: BitReader<'a>,
     len: usize,
     total: usize,
+    /// Samples this iterator will still return up to: `total`, or `read` once an error is set
+    /// (one comparison in the hot path covers both ends).
+    limit: usize,
     read: usize,
     t: i64,
     v: u64,
@@ -48,6 +51,7 @@ impl<'a> XorIter<'a> {
             r: BitReader::new(chunk, HEADER_LEN as u64 * 8),
             len: chunk.len(),
             total: usize::from(u16::from_be_bytes([hi, lo])),
+            limit: usize::from(u16::from_be_bytes([hi, lo])),
             read: 0,
             t: 0,
             v: 0,
@@ -109,6 +113,7 @@ impl<'a> XorIter<'a> {
 
     fn fail(&mut self, e: ChunkError) -> Option<Sample> {
         self.err = Some(e);
+        self.limit = self.read;
         None
     }
 
@@ -260,7 +265,7 @@ impl Iterator for XorIter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Sample> {
-        if self.err.is_some() || self.read >= self.total {
+        if self.read >= self.limit {
             return None;
         }
         let start = self.r.pos();
@@ -298,6 +303,6 @@ impl Iterator for XorIter<'_> {
         if self.err.is_some() {
             return (0, Some(0));
         }
-        (0, Some(self.total - self.read))
+        (0, Some(self.limit - self.read))
     }
 }

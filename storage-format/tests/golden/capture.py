@@ -75,6 +75,16 @@ def gauge():
     return out
 
 
+def long_gauge():
+    # 250 samples at ~15 s: Prometheus cuts this into several chunks (120-sample target).
+    out, v = [], 0.5
+    for i in range(250):
+        t = BASE + 15_000 * i + (i * 37) % 11 - 5
+        v = round(v + ((i * 7919) % 13 - 6) * 0.25, 2)
+        out.append((t, v))
+    return out
+
+
 def single():
     return [(BASE + 123, 3.25)]
 
@@ -88,6 +98,7 @@ SERIES = {
     "buckets": buckets,
     "specials": specials,
     "gauge": gauge,
+    "long": long_gauge,
     "single": single,
     "pair": pair,
 }

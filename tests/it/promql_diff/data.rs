@@ -1,5 +1,5 @@
 //! Deterministic test data for the PromQL differential test: a seeded generator of counters
-//! (some with resets), gauges (negative values, gaps, a stale end, a NaN run), classic
+//! (some with resets), gauges (negative values, gaps, a stale end, a NaN run, label churn), classic
 //! histograms and join helpers, about one hour at 15 s spacing with small jitter, ending at a
 //! fixed instant. Owns the data and the invariants the rules rely on; does not encode or send it
 //! (see `wire.rs`).
@@ -182,6 +182,27 @@ fn gauges(rng: &mut Rng, out: &mut Vec<Series>) {
             }
             let l = labels("queue_depth", &[("job", job), ("instance", inst)]);
             out.push(Series { labels: l, samples, counter: false });
+
+            // Churn: the version label of build_info changes half-way; the old series ends with
+            // a stale marker as a scrape would write it.
+            let (old, new) = if k % 2 == 0 { ("1.0", "1.1") } else { ("2.0", "2.1") };
+            let flip = 100 + 10 * k + 3 * j;
+            let (mut before, mut after) = (Vec::new(), Vec::new());
+            for i in 0..POINTS {
+                let t = ts(rng, i);
+                match i.cmp(&flip) {
+                    std::cmp::Ordering::Less => before.push((t, 1.0)),
+                    std::cmp::Ordering::Equal => {
+                        before.push((t - 1, f64::from_bits(STALE_NAN_BITS)));
+                        after.push((t, 1.0));
+                    }
+                    std::cmp::Ordering::Greater => after.push((t, 1.0)),
+                }
+            }
+            for (version, samples) in [(old, before), (new, after)] {
+                let l = labels("build_info", &[("job", job), ("instance", inst), ("version", version)]);
+                out.push(Series { labels: l, samples, counter: false });
+            }
 
             // Info-style series for group_left joins.
             let version = if k % 2 == 0 { "v1.2" } else { "v1.3" };

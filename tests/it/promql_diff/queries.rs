@@ -428,6 +428,15 @@ pub const EXPRS: &[&str] = &[
     "queue_depth ^ (0 / 0)",
     "idelta(weird_gauge[1m])",
     "resets(weird_gauge[10m])",
+    // --- series churn (label change with a stale marker)
+    "build_info",
+    "count by (version) (build_info)",
+    "cpu_temp_celsius * on(job, instance) group_left(version) build_info",
+    "changes(build_info[30m])",
+    "count_over_time(build_info[20m])",
+    "build_info offset 20m",
+    "last_over_time(build_info[1h])",
+    "absent_over_time(build_info{version=\"1.0\"}[5m])",
 ];
 
 /// Expressions generated as cross products, for breadth: every range function over every kind
