@@ -17,7 +17,8 @@
 //! # Blocks
 //!
 //! Data older than the head's newest 1.5 block ranges moves to immutable blocks: the oldest
-//! full range is written as a block (chunks re-encoded from the head, ≤ 120 samples each),
+//! full range is written as a block (the head's XOR chunks copied verbatim — they never span
+//! a range boundary — or, for series with out-of-order samples, re-encoded, ≤ 120 each),
 //! then the head is truncated and the WAL checkpointed (`persist.rs`). Blocks are merged by
 //! a leveled compaction (windows of `block_range × 3^k`, up to 10% of retention or 31 days;
 //! overlapping blocks first), dropped whole by retention (age, size), and carry tombstones
@@ -109,3 +110,13 @@ pub use options::{FsyncPolicy, Options};
 pub use persist::{BlockInfo, CompactReport};
 pub use querier::{Querier, SeriesSet};
 pub use wal::replay::ReplayReport;
+
+/// Every series with its samples over all time, as (labels, [(t, value bits)]) (tests).
+#[cfg(test)]
+pub(crate) fn util_select(db: &Db) -> Vec<(cairn_format::Labels, Vec<(i64, u64)>)> {
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    q.select(&[])
+        .unwrap()
+        .map(|s| (s.labels.clone(), s.samples().map(|x| (x.t, x.v.to_bits())).collect()))
+        .collect()
+}

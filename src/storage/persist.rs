@@ -159,7 +159,17 @@ impl Db {
             }
             let snap = inner.head.select(lo, hi - 1, &[]);
             let mut builder = BlockBuilder::new(&inner.dir, lo, hi)?;
+            let mut reused = 0usize;
             for s in &snap {
+                // The head's chunks never span a range boundary: reuse them when they are
+                // exactly the series' samples in the range.
+                if let Some(chunks) = s.plain_chunks() {
+                    let raw: Vec<&[u8]> = chunks.iter().map(|c| &c[..]).collect();
+                    if builder.add_series_chunks(&s.labels, &raw)? {
+                        reused += 1;
+                        continue;
+                    }
+                }
                 let mut it = s.samples();
                 let samples: Vec<_> = it.by_ref().collect();
                 if let Some(e) = it.err() {
@@ -170,7 +180,8 @@ impl Db {
             drop(snap);
             if let Some((dir, meta)) = builder.finish(1, Vec::new(), Vec::new())? {
                 tracing::info!(block = %meta.ulid, mint = lo, maxt = hi, series = meta.stats.num_series,
-                    samples = meta.stats.num_samples, "head range written as a block");
+                    samples = meta.stats.num_samples, series_with_head_chunks_reused = reused,
+                    "head range written as a block");
                 self.add_block(Arc::new(Block::open(&dir)?));
                 written += 1;
             }
@@ -340,5 +351,61 @@ pub(crate) fn spawn_background(db: &Db) {
     });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "cannot start the background compaction thread");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::storage::{Db, Options};
+    use cairn_format::block::index::SeriesId;
+    use cairn_format::{Labels, Matcher};
+
+    /// Head → block copies the head's chunks verbatim for in-order series and re-encodes a
+    /// series with out-of-order samples; both read back identically.
+    #[test]
+    fn head_chunks_are_reused_unless_out_of_order() {
+        let d = tempfile::tempdir().unwrap();
+        let o = Options {
+            block_range_ms: 1000,
+            out_of_order_window_ms: 1500,
+            background_compaction: false,
+            ..Options::default()
+        };
+        let db = Db::open(d.path(), o).unwrap();
+        let (a, b) = (Labels::from_pairs([("s", "a")]), Labels::from_pairs([("s", "b")]));
+        let mut app = db.appender();
+        for t in (0..2000).step_by(10) {
+            app.append(&a, t, t as f64).unwrap();
+            app.append(&b, t + 1, 1.0).unwrap();
+            app.commit().unwrap();
+        }
+        // An out-of-order sample of b inside the first range, before persistence.
+        let mut db_oo = db.appender();
+        db_oo.append(&b, 505, 7.0).unwrap();
+        db_oo.commit().unwrap();
+        let head_a: Vec<Vec<u8>> = db.inner.head.select(0, 999, &[Matcher::equal("s", "a")])[0]
+            .plain_chunks()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_vec())
+            .collect();
+        let before = crate::storage::util_select(&db);
+        assert_eq!(db.persist_head(false).unwrap(), 1);
+        let block = db.inner.blocks.read()[0].clone();
+        let cr = block.chunk_reader().unwrap();
+        let e = block.series_entry(SeriesId(0)).unwrap();
+        assert_eq!(e.labels, a);
+        let stored: Vec<Vec<u8>> =
+            e.chunks.iter().map(|m| cr.chunk(m.chunk_ref).unwrap().data.to_vec()).collect();
+        assert_eq!(stored, head_a, "in-order chunks were not copied verbatim");
+        let e = block.series_entry(SeriesId(1)).unwrap();
+        assert_eq!(e.labels, b);
+        let n: usize = e
+            .chunks
+            .iter()
+            .map(|m| cairn_format::decode_all(cr.chunk(m.chunk_ref).unwrap().data).unwrap().len())
+            .sum();
+        assert_eq!(n, 101, "b's 100 in-order samples plus the out-of-order one");
+        assert_eq!(crate::storage::util_select(&db), before);
     }
 }

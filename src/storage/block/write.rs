@@ -1,5 +1,6 @@
-//! Writing one block: series in label order go in, XOR chunks of at most
-//! [`CHUNK_SAMPLES`] samples are cut and streamed to segment files as segments fill, the
+//! Writing one block: series in label order go in — as samples (cut into XOR chunks of at
+//! most [`CHUNK_SAMPLES`]) or as ready XOR chunks (checked, copied) — chunks are streamed to
+//! segment files as segments fill, the
 //! index and `meta.json` are written last, every file and directory is fsynced, and the
 //! directory is published atomically ([`super::publish_block_dir`]). Owns no decision about
 //! *which* data goes into a block (head persistence, compaction and import decide).
@@ -106,6 +107,62 @@ impl BlockBuilder {
                 .map_err(|e| StorageError::InvalidBlockInput(e.to_string()))?;
             metas.push(ChunkMeta { mint: first, maxt: last, chunk_ref: r });
         }
+        self.push_series(labels, metas, samples.len() as u64)
+    }
+
+    /// Adds the next series as ready-made XOR chunks (e.g. the head's), copied verbatim.
+    /// Returns `Ok(false)` without adding anything when a chunk does not decode, is empty,
+    /// holds a sample outside the block range, or the chunks are not in strictly increasing
+    /// time order: the caller then falls back to [`add_series`](Self::add_series).
+    pub fn add_series_chunks(&mut self, labels: &Labels, chunks: &[&[u8]]) -> Result<bool, StorageError> {
+        let mut spans = Vec::with_capacity(chunks.len());
+        let mut prev = i64::MIN;
+        let mut samples = 0u64;
+        for c in chunks {
+            let Ok(mut it) = cairn_format::XorIter::new(c) else { return Ok(false) };
+            let (mut first, mut last, mut n) = (None, i64::MIN, 0u64);
+            for s in it.by_ref() {
+                if s.t <= last || s.t < self.mint || s.t >= self.maxt || s.t <= prev {
+                    return Ok(false);
+                }
+                first.get_or_insert(s.t);
+                last = s.t;
+                n += 1;
+            }
+            let Some(first) = first else { return Ok(false) };
+            if it.err().is_some() {
+                return Ok(false);
+            }
+            prev = last;
+            samples += n;
+            spans.push((first, last));
+        }
+        if spans.is_empty() {
+            return Ok(true);
+        }
+        if let Some((prev, _)) = self.series.last()
+            && prev >= labels
+        {
+            return Err(StorageError::InvalidBlockInput(format!("series {labels} is not after {prev}")));
+        }
+        let mut metas = Vec::with_capacity(chunks.len());
+        for (c, (first, last)) in chunks.iter().zip(spans) {
+            let r = self
+                .chunks
+                .write_chunk(ENCODING_XOR, c)
+                .map_err(|e| StorageError::InvalidBlockInput(e.to_string()))?;
+            metas.push(ChunkMeta { mint: first, maxt: last, chunk_ref: r });
+        }
+        self.push_series(labels, metas, samples)?;
+        Ok(true)
+    }
+
+    fn push_series(
+        &mut self,
+        labels: &Labels,
+        metas: Vec<ChunkMeta>,
+        samples: u64,
+    ) -> Result<(), StorageError> {
         for l in labels.iter() {
             if !self.symbols.contains(l.name.as_str()) {
                 self.symbols.insert(l.name.clone());
@@ -115,7 +172,7 @@ impl BlockBuilder {
             }
         }
         self.stats.num_series += 1;
-        self.stats.num_samples += samples.len() as u64;
+        self.stats.num_samples += samples;
         self.stats.num_chunks += metas.len() as u64;
         self.series.push((labels.clone(), metas));
         for (i, seg) in self.chunks.take_completed() {

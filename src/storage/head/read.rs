@@ -67,6 +67,13 @@ impl SeriesSnapshot {
         self.ooo = v;
     }
 
+    /// The snapshot's XOR chunks as they are in the head, if its samples are exactly their
+    /// concatenation (no out-of-order or block samples to merge). The chunks may hold samples
+    /// outside `[mint, maxt]`; callers check.
+    pub(crate) fn plain_chunks(&self) -> Option<&[Arc<[u8]>]> {
+        self.ooo.is_empty().then_some(self.chunks.as_slice())
+    }
+
     /// Samples in `[mint, maxt]`, in time order, unique timestamps.
     pub fn samples(&self) -> SampleIter<'_> {
         SampleIter { snap: self, chunk: 0, it: None, ooo: 0, pending: None, err: None }
