@@ -43,6 +43,9 @@ pub(crate) struct Inner {
     /// Serialises head persistence, compaction, retention, deletion in blocks and close.
     /// Lock order: compact_lock → barrier → shard → WAL.
     pub compact_lock: Mutex<()>,
+    /// Blocks whose merge failed (e.g. a corrupt chunk): left out of compaction planning
+    /// until the next open, so the failure is not retried (and logged) every tick.
+    pub compact_failed: Mutex<std::collections::HashSet<cairn_format::block::meta::Ulid>>,
     /// `Options::new_series_per_second_max`, if set.
     pub new_series_limit: Option<super::rate::SeriesRateLimiter>,
 }
@@ -134,6 +137,7 @@ impl Db {
                 blocks: RwLock::new(blocks),
                 broken,
                 compact_lock: Mutex::new(()),
+                compact_failed: Mutex::new(Default::default()),
             }),
         };
         if background {

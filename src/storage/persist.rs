@@ -222,9 +222,18 @@ impl Db {
         // Bounded: every merge reduces the number of blocks by at least one.
         let limit = self.inner.blocks.read().len();
         while merges < limit {
-            let blocks = self.inner.blocks.read().clone();
+            let mut blocks = self.inner.blocks.read().clone();
+            {
+                let failed = self.inner.compact_failed.lock();
+                blocks.retain(|b| !failed.contains(&b.ulid()));
+            }
             let Some(inputs) = plan(&blocks, &ranges) else { break };
-            self.replace_blocks(&inputs)?;
+            if let Err(e) = self.replace_blocks(&inputs) {
+                tracing::error!(error = %e, blocks = ?inputs.iter().map(|b| b.ulid().to_string()).collect::<Vec<_>>(),
+                    "merging blocks failed; they are left as they are and not merged again until reopen");
+                self.inner.compact_failed.lock().extend(inputs.iter().map(|b| b.ulid()));
+                return Err(e);
+            }
             merges += 1;
         }
         Ok(merges)
