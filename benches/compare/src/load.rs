@@ -13,8 +13,8 @@
 //! minutes of each other (Prometheus also rejects samples more than an hour older than its newest),
 //! and each request still carries several samples per series, like a sender catching up.
 
-use crate::proto::{Label, Sample, TimeSeries, WriteRequest};
 use bytes::Bytes;
+use cairn::ingest::remote::proto::{Label, Sample, TimeSeries, WriteRequest};
 use prost::Message;
 
 /// Spacing between samples of one series, like a 15s scrape interval.
@@ -338,9 +338,11 @@ pub fn generate(spec: &LoadSpec) -> anyhow::Result<Load> {
                                 timestamp: start_ms + (step0 + s) as i64 * SAMPLE_INTERVAL_MS,
                             })
                             .collect(),
+                        exemplars: Vec::new(),
+                        histograms: Vec::new(),
                     })
                     .collect();
-                let raw = WriteRequest { timeseries }.encode_to_vec();
+                let raw = WriteRequest { timeseries, metadata: Vec::new() }.encode_to_vec();
                 let body = encoder.compress_vec(&raw)?;
                 raw_bytes += raw.len() as u64;
                 wire_bytes += body.len() as u64;
