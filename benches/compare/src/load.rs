@@ -300,7 +300,7 @@ pub fn generate(spec: &LoadSpec) -> anyhow::Result<Load> {
             anyhow::ensure!(ls.len() == generator.width(), "template bug: label sets do not match generator");
             gens.push((series_labels.len(), generator));
             for l in ls {
-                series_labels.push(l.into_iter().map(|(name, value)| Label { name, value }).collect());
+                series_labels.push(l.into_iter().map(|(name, value)| Label::new(&name, &value)).collect());
             }
         }
     }
@@ -356,7 +356,9 @@ pub fn generate(spec: &LoadSpec) -> anyhow::Result<Load> {
     let requests = shards.iter().map(Vec::len).sum();
     let mut metric_names: Vec<String> = series_labels
         .iter()
-        .filter_map(|ls| ls.iter().find(|l| l.name == "__name__").map(|l| l.value.clone()))
+        .filter_map(|ls| {
+            ls.iter().find(|l| l.name == b"__name__").map(|l| String::from_utf8_lossy(&l.value).into_owned())
+        })
         .collect();
     metric_names.sort();
     metric_names.dedup();
