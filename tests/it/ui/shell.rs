@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::browser::webdriver::keys;
-use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyboard_theme_and_narrow_window() {
