@@ -34,5 +34,7 @@ fn main() {
         Command::Test(TestCommand::Rules { files }) => {
             std::process::exit(cairn::rules::cli::test_rules_main(&files))
         }
+        Command::Inspect { dir, json } => std::process::exit(cairn::cli::inspect::inspect_main(&dir, json)),
+        Command::Import { file, data } => std::process::exit(cairn::cli::import::import_main(&file, &data)),
     }
 }

@@ -1,4 +1,5 @@
-//! `/api/v1/status/tsdb` (head cardinality statistics with top-N tables, Prometheus's shape)
+//! `/api/v1/status/tsdb` (head cardinality statistics with top-N tables, Prometheus's shape,
+//! plus the list of blocks)
 //! and the admin endpoints `/api/v1/admin/tsdb/{delete_series,clean_tombstones,snapshot}`,
 //! which exist only with `--enable-admin-api`.
 
@@ -34,9 +35,16 @@ pub async fn status(
             .ok_or_else(|| ApiError::bad_data("limit must be a positive number"))?,
     };
     let db = st.db.clone();
-    let s = tokio::task::spawn_blocking(move || db.head_stats_top(limit))
+    let (s, blocks) = tokio::task::spawn_blocking(move || (db.head_stats_top(limit), db.blocks()))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
+    let blocks: Vec<serde_json::Value> = blocks
+        .iter()
+        .map(|b| {
+            json!({"ulid": b.ulid, "minTime": b.min_time, "maxTime": b.max_time, "numSeries": b.num_series,
+                "numSamples": b.num_samples, "sizeBytes": b.size_bytes})
+        })
+        .collect();
     Ok(success_json(json!({
         "headStats": {
             "numSeries": s.num_series,
@@ -49,6 +57,7 @@ pub async fn status(
         "labelValueCountByLabelName": pairs(&s.label_value_count_by_label_name),
         "memoryInBytesByLabelName": pairs(&s.memory_in_bytes_by_label_name),
         "seriesCountByLabelValuePair": pairs(&s.series_count_by_label_value_pair),
+        "blocks": blocks,
     })))
 }
 
@@ -87,10 +96,15 @@ pub async fn delete_series(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Deleted samples are removed from the head immediately, so there is nothing left to clean;
-/// the endpoint exists for compatibility and answers like Prometheus.
+/// Deleted samples are removed from the head immediately; blocks with tombstones are
+/// rewritten without the deleted data.
 pub async fn clean_tombstones(State(st): State<AppState>) -> Result<Response, ApiError> {
     require_admin(&st)?;
+    let db = st.db.clone();
+    tokio::task::spawn_blocking(move || db.clean_tombstones())
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

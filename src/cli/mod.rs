@@ -1,6 +1,9 @@
 //! Command-line definitions (clap). Owns flag names, Prometheus-compatible flag aliases and
 //! defaults; the commands themselves live in their modules (`server`, …).
 
+pub mod import;
+pub mod inspect;
+
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -21,6 +24,21 @@ pub enum Command {
     /// Run unit tests, like `promtool test`.
     #[command(subcommand)]
     Test(TestCommand),
+    /// Report on a data directory's blocks (time ranges, sizes, top metrics).
+    Inspect {
+        dir: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Backfill samples with timestamps from an OpenMetrics or Prometheus text file into
+    /// blocks (the server owning the data directory must be stopped).
+    Import {
+        file: PathBuf,
+        /// Data directory.
+        #[arg(long = "data", default_value = "./data")]
+        data: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

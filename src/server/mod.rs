@@ -108,8 +108,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (cfg, cfg_text) = read_config(&args.config, &args.listen).map_err(|e| anyhow::anyhow!(e))?;
 
     let data_dir = args.data.clone();
+    let retention_ms = parse_flag_duration("storage.tsdb.retention.time", &args.retention)?;
     let storage_opts = Options {
         fsync,
+        retention_ms,
         out_of_order_window_ms: cfg.cairn.storage.out_of_order_window.as_millis() as i64,
         max_active_series: match cfg.cairn.limits.active_series_max {
             0 => None,

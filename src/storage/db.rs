@@ -2,6 +2,7 @@
 //! queriers, head truncation with a WAL checkpoint, statistics and close. Owns the
 //! lifecycle and the commit barrier; the write path itself is `appender.rs` + `head/append.rs`.
 
+use super::block::{self, Block};
 use super::dir::{self, DirLock};
 use super::error::StorageError;
 use super::head::series::ChunkOpts;
@@ -34,6 +35,14 @@ pub(crate) struct Inner {
     pub closed: AtomicBool,
     lock: Mutex<Option<DirLock>>,
     pub replay: ReplayReport,
+    pub opts: Options,
+    /// Open blocks sorted by (min time, ULID); replaced as a whole under the write lock.
+    pub blocks: RwLock<Vec<Arc<Block>>>,
+    /// Block directories that failed to open (skipped), with the error text.
+    pub broken: Vec<(PathBuf, String)>,
+    /// Serialises head persistence, compaction, retention, deletion in blocks and close.
+    /// Lock order: compact_lock → barrier → shard → WAL.
+    pub compact_lock: Mutex<()>,
     /// `Options::new_series_per_second_max`, if set.
     pub new_series_limit: Option<super::rate::SeriesRateLimiter>,
 }
@@ -65,6 +74,8 @@ impl Db {
             tracing::info!(dir = %dir.display(), recorded = meta.shards, requested = opts.shards,
                 "data directory keeps the shard count recorded at creation");
         }
+        let (blocks, broken) = block::open_all(&dir)?;
+        let broken = broken.into_iter().map(|(p, e)| (p, e.to_string())).collect();
         let wal_dir = dir.join(dir::WAL_DIR);
         std::fs::create_dir_all(&wal_dir).map_err(|e| StorageError::io(&wal_dir, e))?;
         let chunk_opts = ChunkOpts {
@@ -102,8 +113,14 @@ impl Db {
             tracing::warn!(dir = %wal_dir.display(), entries = unknown, "WAL entries referenced unknown series and were skipped");
         }
         tracing::debug!(dir = %dir.display(), records = report.records, "WAL replayed");
+        // As Prometheus: samples older than the newest block's end are refused ("out of
+        // bounds"); head persistence raised this bound before writing that block.
+        if let Some(t) = blocks.iter().map(|b| b.max_time()).max() {
+            head.min_valid_t.fetch_max(t, std::sync::atomic::Ordering::Relaxed);
+        }
         let wal = Wal::open(&wal_dir, report.last_segment, opts.fsync, opts.wal_segment_bytes)?;
-        Ok(Db {
+        let background = opts.background_compaction;
+        let db = Db {
             inner: Arc::new(Inner {
                 dir,
                 head,
@@ -113,8 +130,16 @@ impl Db {
                 lock: Mutex::new(Some(lock)),
                 replay: report,
                 new_series_limit: opts.new_series_per_second_max.map(super::rate::SeriesRateLimiter::new),
+                opts,
+                blocks: RwLock::new(blocks),
+                broken,
+                compact_lock: Mutex::new(()),
             }),
-        })
+        };
+        if background {
+            super::persist::spawn_background(&db);
+        }
+        Ok(db)
     }
 
     /// A new appender. Appenders are independent; many may commit concurrently (group commit).
@@ -180,8 +205,9 @@ impl Db {
     }
 
     /// Deletes the samples in `[mint, maxt]` of every series matching all `matchers`
-    /// (logged as tombstones, so the deletion survives a restart). Returns how many series
-    /// were affected.
+    /// (logged as tombstones, so the deletion survives a restart; in blocks, written to
+    /// their `tombstones` files and applied by the next compaction or `clean_tombstones`).
+    /// Returns how many series were affected (head and blocks counted separately).
     pub fn delete(
         &self,
         matchers: &[cairn_format::Matcher],
@@ -189,6 +215,10 @@ impl Db {
         maxt: i64,
     ) -> Result<usize, StorageError> {
         let inner = &*self.inner;
+        // Held throughout, so no block is being written from the head or merged meanwhile
+        // (its inputs would miss these tombstones).
+        let _c = inner.compact_lock.lock();
+        let in_blocks = self.delete_in_blocks(matchers, mint, maxt)?;
         let _b = inner.barrier.read();
         if inner.closed.load(Ordering::Acquire) {
             return Err(StorageError::Closed);
@@ -208,13 +238,14 @@ impl Db {
         }
         drop(_b);
         inner.wal.flush(end)?;
-        Ok(refs.len())
+        Ok(refs.len() + in_blocks)
     }
 
     /// Makes everything durable, stops background work and releases the directory lock.
     /// Later calls on this `Db` (or its clones and appenders) fail with `Closed`.
     pub fn close(&self) -> Result<(), StorageError> {
         let inner = &*self.inner;
+        let _c = inner.compact_lock.lock();
         let _b = inner.barrier.write();
         if inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());

@@ -17,6 +17,9 @@ pub const HEAD_MIN_FILE: &str = "head.mint";
 /// Version of the data-directory layout written into `cairn.meta`.
 pub const LAYOUT_VERSION: u32 = 1;
 
+/// Attempts at the directory lock, 25 ms apart, before `Locked` is reported.
+const LOCK_TRIES: u32 = 20;
+
 /// Holds the directory lock for as long as it lives (the kernel drops a `flock` when the file
 /// is closed, also when the process dies).
 #[derive(Debug)]
@@ -35,15 +38,26 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock, StorageError> {
         .write(true)
         .open(&path)
         .map_err(|e| StorageError::io(&path, e))?;
-    // SAFETY: `flock` is called on a valid, open file descriptor owned by `file`, which
-    // outlives the call; it has no memory-safety preconditions beyond that.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
+    // A lock just released by `Db::close` can stay held for a moment by a child process
+    // this process is spawning (it shares the descriptor between fork and exec, where
+    // close-on-exec drops it), so a busy lock is retried briefly before giving up.
+    let mut tries = 0;
+    loop {
+        // SAFETY: `flock` is called on a valid, open file descriptor owned by `file`, which
+        // outlives the call; it has no memory-safety preconditions beyond that.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            break;
+        }
         let err = std::io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(StorageError::io(&path, err));
+        }
+        tries += 1;
+        if tries >= LOCK_TRIES {
             return Err(StorageError::Locked { dir: dir.to_path_buf(), lock: path });
         }
-        return Err(StorageError::io(&path, err));
+        std::thread::sleep(std::time::Duration::from_millis(25));
     }
     file.set_len(0).map_err(|e| StorageError::io(&path, e))?;
     writeln!(file, "{}", std::process::id()).map_err(|e| StorageError::io(&path, e))?;

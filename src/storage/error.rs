@@ -30,6 +30,8 @@ pub enum StorageError {
     Poisoned { cause: String },
     #[error("the database is closed")]
     Closed,
+    #[error("invalid block input: {0}")]
+    InvalidBlockInput(String),
 }
 
 impl StorageError {

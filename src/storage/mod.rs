@@ -11,7 +11,22 @@
 //! <data>/head.mint            minimum valid sample time after the last truncate_head
 //! <data>/wal/NNNNNNNN         WAL segments (storage-format/src/wal.md)
 //! <data>/wal/checkpoint.N     head state as of segment N (written on truncate_head)
+//! <data>/<ULID>/              an immutable block (see `block/mod.rs`, `persist.rs`)
 //! ```
+//!
+//! # Blocks
+//!
+//! Data older than the head's newest 1.5 block ranges moves to immutable blocks: the oldest
+//! full range is written as a block (chunks re-encoded from the head, ≤ 120 samples each),
+//! then the head is truncated and the WAL checkpointed (`persist.rs`). Blocks are merged by
+//! a leveled compaction (windows of `block_range × 3^k`, up to 10% of retention or 31 days;
+//! overlapping blocks first), dropped whole by retention (age, size), and carry tombstones
+//! for deletions (applied by compaction or `clean_tombstones`). The querier reads the head
+//! and every block overlapping the range and merges per series (identical timestamps
+//! once). Chunks are read through `memmap2`; opening a block reads `meta.json`, the index
+//! header and table of contents, and the segment headers only. A block that fails to open
+//! is skipped and reported (`Db::broken_blocks`); a corrupt chunk or index section found by
+//! a query fails that query with an error naming the file and offset.
 //!
 //! # Shards
 //!
@@ -67,14 +82,17 @@
 //! reopen, and the WAL is poisoned (no more writes). Replay re-applies logged samples
 //! without window checks (they were accepted once), so it is deterministic.
 //! `truncate_head` holds the commit barrier exclusively while it drops old data, records the
-//! new minimum valid time in `head.mint`, cuts the WAL segment and writes the checkpoint.
+//! new minimum valid time in `head.mint`, cuts the WAL segment and writes the checkpoint. At
+//! open, the minimum valid time is also raised to the newest block's end (as Prometheus).
 
 mod appender;
+pub mod block;
 mod db;
 pub mod dir;
 mod error;
 pub mod head;
 mod options;
+mod persist;
 mod querier;
 mod queryable;
 mod rate;
@@ -88,5 +106,6 @@ pub use head::SeriesRef;
 pub use head::read::{SampleIter, SeriesSnapshot};
 pub use head::stats::HeadStats;
 pub use options::{FsyncPolicy, Options};
+pub use persist::{BlockInfo, CompactReport};
 pub use querier::{Querier, SeriesSet};
 pub use wal::replay::ReplayReport;

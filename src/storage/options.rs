@@ -44,6 +44,15 @@ pub struct Options {
     pub chunk_samples_target: usize,
     /// Byte size after which a head chunk is cut regardless of the sample target (default 1024).
     pub chunk_bytes_max: usize,
+    /// Blocks whose end is older than this (ms) behind the newest block's end are deleted
+    /// (default 15 days; 0 keeps everything).
+    pub retention_ms: i64,
+    /// When the blocks together take more bytes than this, the oldest are deleted until they
+    /// fit (default 0: no size limit).
+    pub retention_bytes: u64,
+    /// Run head persistence, compaction and retention on a background thread (default true).
+    /// Without it, call `Db::compact` yourself.
+    pub background_compaction: bool,
 }
 
 impl Default for Options {
@@ -58,6 +67,9 @@ impl Default for Options {
             wal_segment_bytes: 128 << 20,
             chunk_samples_target: 120,
             chunk_bytes_max: 1024,
+            retention_ms: 15 * 24 * 3600 * 1000,
+            retention_bytes: 0,
+            background_compaction: true,
         }
     }
 }
@@ -85,6 +97,9 @@ impl Options {
         }
         if self.chunk_bytes_max < 16 {
             return bad(format!("chunk_bytes_max = {} must be >= 16", self.chunk_bytes_max));
+        }
+        if self.retention_ms < 0 {
+            return bad(format!("retention_ms = {} must be >= 0", self.retention_ms));
         }
         if let FsyncPolicy::Interval(d) = self.fsync
             && d.is_zero()

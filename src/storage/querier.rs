@@ -1,11 +1,13 @@
 //! [`Querier`]: a read view over `[mint, maxt]` (inclusive). `select` evaluates matchers on
-//! the postings and snapshots the matching series; samples are decoded lazily by
-//! [`SeriesSnapshot::samples`] after all locks are released. Owns nothing else.
+//! the head's postings and snapshots the matching series (decoded lazily by
+//! [`SeriesSnapshot::samples`] after all locks are released), then merges in the samples of
+//! every block overlapping the range (decoded at select time; identical timestamps kept
+//! once, the head's sample winning). Owns nothing else.
 
 use super::db::Db;
 use super::error::StorageError;
 use super::head::read::SeriesSnapshot;
-use cairn_format::Matcher;
+use cairn_format::{Labels, Matcher, Sample};
 use std::sync::atomic::Ordering;
 
 /// Series selected by [`Querier::select`], sorted by labels. Every series has at least one
@@ -67,6 +69,31 @@ impl Querier {
             return Ok(SeriesSet { series: Vec::new().into_iter() });
         }
         let mut v = self.db.inner.head.select(self.mint, self.maxt, matchers);
+        let blocks = self.db.blocks_in(self.mint, self.maxt);
+        if !blocks.is_empty() {
+            let mut extra: Vec<(Labels, Vec<Sample>)> = Vec::new();
+            for b in blocks {
+                for (labels, samples) in b.select(self.mint, self.maxt, matchers)? {
+                    match v.binary_search_by(|s| s.labels.cmp(&labels)) {
+                        Ok(i) => v[i].merge_samples(samples),
+                        Err(_) => extra.push((labels, samples)),
+                    }
+                }
+            }
+            if !extra.is_empty() {
+                // Stable: for equal labels, the earlier block's samples come first and win.
+                extra.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut merged: Vec<SeriesSnapshot> = Vec::new();
+                for (labels, samples) in extra {
+                    match merged.last_mut() {
+                        Some(last) if last.labels == labels => last.merge_samples(samples),
+                        _ => merged.push(SeriesSnapshot::from_samples(labels, samples, self.mint, self.maxt)),
+                    }
+                }
+                v.extend(merged);
+                v.sort_by(|a, b| a.labels.cmp(&b.labels));
+            }
+        }
         // A chunk overlapping the range may still have no sample inside it (gaps).
         v.retain(|s| s.samples().next().is_some());
         Ok(SeriesSet { series: v.into_iter() })
@@ -76,12 +103,30 @@ impl Querier {
     /// the matching series with samples in range.
     pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
         self.check_open()?;
-        Ok(self.db.inner.head.label_names(self.mint, self.maxt, matchers))
+        let mut v = self.db.inner.head.label_names(self.mint, self.maxt, matchers);
+        let blocks = self.db.blocks_in(self.mint, self.maxt);
+        if !blocks.is_empty() {
+            let mut set: std::collections::BTreeSet<String> = v.into_iter().collect();
+            for b in blocks {
+                set.extend(b.label_names(self.mint, self.maxt, matchers)?);
+            }
+            v = set.into_iter().collect();
+        }
+        Ok(v)
     }
 
     /// Sorted distinct values of `name`, with the same filtering as `label_names`.
     pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
         self.check_open()?;
-        Ok(self.db.inner.head.label_values(self.mint, self.maxt, name, matchers))
+        let mut v = self.db.inner.head.label_values(self.mint, self.maxt, name, matchers);
+        let blocks = self.db.blocks_in(self.mint, self.maxt);
+        if !blocks.is_empty() {
+            let mut set: std::collections::BTreeSet<String> = v.into_iter().collect();
+            for b in blocks {
+                set.extend(b.label_values(self.mint, self.maxt, name, matchers)?);
+            }
+            v = set.into_iter().collect();
+        }
+        Ok(v)
     }
 }

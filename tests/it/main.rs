@@ -2,6 +2,10 @@
 //! live in `util` (storage) and `support` (server processes, peers).
 
 mod api_compat;
+mod blocks_corrupt;
+mod blocks_crash;
+mod blocks_import;
+mod blocks_paths;
 mod browser;
 mod ingest_interop;
 mod promql_diff;

@@ -49,6 +49,24 @@ impl SeriesSnapshot {
         Some(SeriesSnapshot { labels: s.labels.to_labels(), chunks, ooo, mint, maxt })
     }
 
+    /// A snapshot of samples read from blocks only (sorted, unique timestamps, in range).
+    pub(crate) fn from_samples(labels: Labels, samples: Vec<Sample>, mint: i64, maxt: i64) -> Self {
+        SeriesSnapshot { labels, chunks: Vec::new(), ooo: samples, mint, maxt }
+    }
+
+    /// Adds samples read from a block (sorted, unique timestamps, in range). Where a
+    /// timestamp is already present, the sample already held wins.
+    pub(crate) fn merge_samples(&mut self, more: Vec<Sample>) {
+        if more.is_empty() {
+            return;
+        }
+        let mut v = std::mem::take(&mut self.ooo);
+        v.extend(more);
+        v.sort_by_key(|s| s.t);
+        v.dedup_by_key(|s| s.t);
+        self.ooo = v;
+    }
+
     /// Samples in `[mint, maxt]`, in time order, unique timestamps.
     pub fn samples(&self) -> SampleIter<'_> {
         SampleIter { snap: self, chunk: 0, it: None, ooo: 0, pending: None, err: None }

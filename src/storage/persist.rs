@@ -1,0 +1,344 @@
+//! The `Db` side of blocks: the list of open blocks, head persistence (head → block, then
+//! head truncation and WAL checkpoint), block compaction, retention, deletion in blocks
+//! and clean-tombstones, plus the background thread that runs them. Owns the order of these
+//! steps (what makes them crash-safe, see below); writing and reading block bytes is
+//! `block/`.
+//!
+//! # Crash safety
+//!
+//! Every new block is written to `<ulid>.tmp-for-creation`, fsynced and renamed into place
+//! (`block::publish_block_dir`); only then is the head truncated and the WAL checkpointed,
+//! so a crash before the rename loses nothing (the WAL still holds the data; the leftover is
+//! removed at open) and a crash after it leaves the data both in the block and in the WAL:
+//! queries deduplicate identical samples, and the next persistence writes an overlapping
+//! block that compaction merges. A compaction publishes the merged block (whose
+//! `meta.json` lists its parents) before removing its inputs; at open, blocks named as a
+//! parent of another block are removed. Removal renames to `<ulid>.tmp-for-deletion` first.
+//!
+//! # Head persistence and appends
+//!
+//! When the head spans more than 1.5 block ranges, the oldest full range `[lo, hi)` is
+//! persisted. Before snapshotting, the head's minimum valid time is raised to `hi` under the
+//! commit barrier, so no sample can land in `[lo, hi)` after the snapshot (it would be lost
+//! by the truncation). In-order samples that old are already older than Prometheus's
+//! appendable window (head max − range/2); with an out-of-order window, samples older than
+//! `hi` are refused from then on ("out of bounds").
+
+use super::block::compact::{level_ranges, merge_blocks, plan};
+use super::block::write::BlockBuilder;
+use super::block::{Block, remove_block_dir};
+use super::db::Db;
+use super::error::StorageError;
+use cairn_format::Matcher;
+use cairn_format::block::tombstones::Interval;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// What one block looks like from outside (for status pages and tools).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockInfo {
+    pub ulid: String,
+    pub min_time: i64,
+    /// Exclusive.
+    pub max_time: i64,
+    pub num_series: u64,
+    pub num_samples: u64,
+    pub num_chunks: u64,
+    pub size_bytes: u64,
+    pub level: u32,
+    pub dir: PathBuf,
+}
+
+impl BlockInfo {
+    fn of(b: &Block) -> BlockInfo {
+        BlockInfo {
+            ulid: b.ulid().to_string(),
+            min_time: b.min_time(),
+            max_time: b.max_time(),
+            num_series: b.meta.stats.num_series,
+            num_samples: b.meta.stats.num_samples,
+            num_chunks: b.meta.stats.num_chunks,
+            size_bytes: b.size_bytes(),
+            level: b.meta.compaction.level,
+            dir: b.dir.clone(),
+        }
+    }
+}
+
+/// What one [`Db::compact`] call did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompactReport {
+    /// Blocks written from the head.
+    pub head_blocks: usize,
+    /// Merges of blocks run.
+    pub merges: usize,
+    /// Blocks deleted by retention.
+    pub retention_deleted: usize,
+}
+
+/// How often the background thread looks for work.
+const BACKGROUND_TICK: Duration = Duration::from_millis(1000);
+
+impl Db {
+    /// Blocks overlapping `[mint, maxt]` (inclusive), oldest first.
+    pub(crate) fn blocks_in(&self, mint: i64, maxt: i64) -> Vec<Arc<Block>> {
+        self.inner
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.min_time() <= maxt && b.max_time() > mint)
+            .cloned()
+            .collect()
+    }
+
+    /// Every open block, oldest first.
+    pub fn blocks(&self) -> Vec<BlockInfo> {
+        self.inner.blocks.read().iter().map(|b| BlockInfo::of(b)).collect()
+    }
+
+    /// Block directories that could not be opened (skipped), with the reason.
+    pub fn broken_blocks(&self) -> Vec<(PathBuf, String)> {
+        self.inner.broken.clone()
+    }
+
+    /// Checks every checksum of every block (reads everything); the first error per block.
+    pub fn verify_blocks(&self) -> Vec<(PathBuf, StorageError)> {
+        let blocks = self.inner.blocks.read().clone();
+        blocks.iter().filter_map(|b| b.verify().err().map(|e| (b.dir.clone(), e))).collect()
+    }
+
+    fn check_open(&self) -> Result<(), StorageError> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(StorageError::Closed);
+        }
+        Ok(())
+    }
+
+    /// Runs everything due, in order: head persistence, compaction of blocks, retention.
+    /// The background thread calls this; tests and tools may call it directly.
+    pub fn compact(&self) -> Result<CompactReport, StorageError> {
+        let _c = self.inner.compact_lock.lock();
+        self.check_open()?;
+        let head_blocks = self.persist_head_locked(false)?;
+        let merges = self.compact_blocks_locked()?;
+        let retention_deleted = self.apply_retention_locked()?;
+        Ok(CompactReport { head_blocks, merges, retention_deleted })
+    }
+
+    /// Writes every full block range of the head that is due (span > 1.5 ranges) — or, with
+    /// `all`, every range holding samples — as blocks, truncating the head after each.
+    /// Returns the number of blocks written.
+    pub fn persist_head(&self, all: bool) -> Result<usize, StorageError> {
+        let _c = self.inner.compact_lock.lock();
+        self.check_open()?;
+        self.persist_head_locked(all)
+    }
+
+    fn persist_head_locked(&self, all: bool) -> Result<usize, StorageError> {
+        let inner = &*self.inner;
+        let range = inner.opts.block_range_ms;
+        let mut written = 0;
+        loop {
+            let hmin = inner.head.min_t.load(Ordering::Relaxed);
+            let hmax = inner.head.max_t.load(Ordering::Relaxed);
+            if hmin == i64::MAX || hmax < hmin {
+                break;
+            }
+            let due = hmax - hmin > range / 2 * 3;
+            if !due && !all {
+                break;
+            }
+            let lo = hmin.div_euclid(range) * range;
+            let hi = lo + range;
+            {
+                let _b = inner.barrier.write();
+                inner.head.min_valid_t.fetch_max(hi, Ordering::Relaxed);
+            }
+            let snap = inner.head.select(lo, hi - 1, &[]);
+            let mut builder = BlockBuilder::new(&inner.dir, lo, hi)?;
+            for s in &snap {
+                let mut it = s.samples();
+                let samples: Vec<_> = it.by_ref().collect();
+                if let Some(e) = it.err() {
+                    return Err(StorageError::InvalidBlockInput(format!("head series {}: {e}", s.labels)));
+                }
+                builder.add_series(&s.labels, &samples)?;
+            }
+            drop(snap);
+            if let Some((dir, meta)) = builder.finish(1, Vec::new(), Vec::new())? {
+                tracing::info!(block = %meta.ulid, mint = lo, maxt = hi, series = meta.stats.num_series,
+                    samples = meta.stats.num_samples, "head range written as a block");
+                self.add_block(Arc::new(Block::open(&dir)?));
+                written += 1;
+            }
+            self.truncate_head(hi)?;
+            if all && inner.head.min_t.load(Ordering::Relaxed) == i64::MAX {
+                break;
+            }
+        }
+        Ok(written)
+    }
+
+    fn add_block(&self, b: Arc<Block>) {
+        let mut list = self.inner.blocks.write();
+        list.push(b);
+        list.sort_by_key(|b| (b.min_time(), b.ulid()));
+    }
+
+    /// Registers a published block directory (e.g. written by `cairn import`).
+    pub fn open_block(&self, dir: &std::path::Path) -> Result<BlockInfo, StorageError> {
+        let b = Arc::new(Block::open(dir)?);
+        let info = BlockInfo::of(&b);
+        self.add_block(b);
+        Ok(info)
+    }
+
+    /// Window sizes of the compaction levels.
+    fn ranges(&self) -> Vec<i64> {
+        let o = &self.inner.opts;
+        const DAYS_31: i64 = 31 * 24 * 3600 * 1000;
+        let max = if o.retention_ms > 0 { (o.retention_ms / 10).min(DAYS_31) } else { DAYS_31 };
+        level_ranges(o.block_range_ms, max)
+    }
+
+    /// Runs merges until the planner finds nothing; returns how many ran.
+    fn compact_blocks_locked(&self) -> Result<usize, StorageError> {
+        let ranges = self.ranges();
+        let mut merges = 0;
+        // Bounded: every merge reduces the number of blocks by at least one.
+        let limit = self.inner.blocks.read().len();
+        while merges < limit {
+            let blocks = self.inner.blocks.read().clone();
+            let Some(inputs) = plan(&blocks, &ranges) else { break };
+            self.replace_blocks(&inputs)?;
+            merges += 1;
+        }
+        Ok(merges)
+    }
+
+    /// Merges `inputs` into one block (or none, if nothing is left), swaps it in and removes
+    /// the inputs.
+    fn replace_blocks(&self, inputs: &[Arc<Block>]) -> Result<(), StorageError> {
+        let out = merge_blocks(&self.inner.dir, inputs, |_| {})?;
+        let new = match out {
+            Some((dir, meta)) => {
+                tracing::info!(block = %meta.ulid, inputs = inputs.len(), mint = meta.min_time,
+                    maxt = meta.max_time, "blocks merged");
+                Some(Arc::new(Block::open(&dir)?))
+            }
+            None => None,
+        };
+        {
+            let mut list = self.inner.blocks.write();
+            list.retain(|b| !inputs.iter().any(|i| Arc::ptr_eq(i, b)));
+            if let Some(n) = new {
+                list.push(n);
+                list.sort_by_key(|b| (b.min_time(), b.ulid()));
+            }
+        }
+        for b in inputs {
+            remove_block_dir(&b.dir)?;
+        }
+        Ok(())
+    }
+
+    /// Drops whole blocks, oldest first: those ending more than `retention_ms` before the
+    /// newest block's end, then while the total size exceeds `retention_bytes`.
+    fn apply_retention_locked(&self) -> Result<usize, StorageError> {
+        let o = &self.inner.opts;
+        let blocks = self.inner.blocks.read().clone();
+        let Some(newest) = blocks.iter().map(|b| b.max_time()).max() else { return Ok(0) };
+        let mut drop: Vec<Arc<Block>> = Vec::new();
+        if o.retention_ms > 0 {
+            drop.extend(blocks.iter().filter(|b| newest - b.max_time() > o.retention_ms).cloned());
+        }
+        if o.retention_bytes > 0 {
+            let mut total: u64 = blocks.iter().map(|b| b.size_bytes()).sum();
+            total -= drop.iter().map(|b| b.size_bytes()).sum::<u64>();
+            let mut by_age = blocks.clone();
+            by_age.sort_by_key(|b| b.max_time());
+            for b in by_age {
+                if total <= o.retention_bytes {
+                    break;
+                }
+                if !drop.iter().any(|d| Arc::ptr_eq(d, &b)) {
+                    total -= b.size_bytes();
+                    drop.push(b);
+                }
+            }
+        }
+        if drop.is_empty() {
+            return Ok(0);
+        }
+        self.inner.blocks.write().retain(|b| !drop.iter().any(|d| Arc::ptr_eq(d, b)));
+        for b in &drop {
+            tracing::info!(block = %b.ulid(), "block deleted by retention");
+            remove_block_dir(&b.dir)?;
+        }
+        Ok(drop.len())
+    }
+
+    /// Adds tombstones for `[mint, maxt]` of matching series to every overlapping block.
+    /// Called by `Db::delete` with the compaction lock held. Returns series affected.
+    pub(crate) fn delete_in_blocks(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<usize, StorageError> {
+        let blocks = self.blocks_in(mint, maxt);
+        let mut n = 0;
+        for b in blocks {
+            let ids = b.matching_ids(matchers)?;
+            if ids.is_empty() {
+                continue;
+            }
+            let mut t = (*b.tombstones()).clone();
+            for id in &ids {
+                t.add(u64::from(id.0), Interval::new(mint, maxt));
+            }
+            b.set_tombstones(t)?;
+            n += ids.len();
+        }
+        Ok(n)
+    }
+
+    /// Rewrites every block that has tombstones without the deleted data (a block left
+    /// empty is removed). Returns the number of blocks rewritten.
+    pub fn clean_tombstones(&self) -> Result<usize, StorageError> {
+        let _c = self.inner.compact_lock.lock();
+        self.check_open()?;
+        let blocks = self.inner.blocks.read().clone();
+        let mut n = 0;
+        for b in blocks.iter().filter(|b| !b.tombstones().is_empty()) {
+            self.replace_blocks(std::slice::from_ref(b))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// Starts the background thread: every tick, runs [`Db::compact`] until the `Db` is closed
+/// or dropped.
+pub(crate) fn spawn_background(db: &Db) {
+    let weak: Weak<_> = Arc::downgrade(&db.inner);
+    let spawned = std::thread::Builder::new().name("cairn-compact".into()).spawn(move || {
+        loop {
+            std::thread::sleep(BACKGROUND_TICK);
+            let Some(inner) = weak.upgrade() else { break };
+            let db = Db { inner };
+            if db.inner.closed.load(Ordering::Acquire) {
+                break;
+            }
+            if let Err(e) = db.compact() {
+                tracing::warn!(error = %e, "background compaction failed; retrying later");
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the background compaction thread");
+    }
+}
