@@ -13,8 +13,8 @@
 //! minutes of each other (Prometheus also rejects samples more than an hour older than its newest),
 //! and each request still carries several samples per series, like a sender catching up.
 
-use crate::proto::{Label, Sample, TimeSeries, WriteRequest};
 use bytes::Bytes;
+use cairn::ingest::remote::proto::{Label, Sample, TimeSeries, WriteRequest};
 use prost::Message;
 
 /// Spacing between samples of one series, like a 15s scrape interval.
@@ -300,7 +300,7 @@ pub fn generate(spec: &LoadSpec) -> anyhow::Result<Load> {
             anyhow::ensure!(ls.len() == generator.width(), "template bug: label sets do not match generator");
             gens.push((series_labels.len(), generator));
             for l in ls {
-                series_labels.push(l.into_iter().map(|(name, value)| Label { name, value }).collect());
+                series_labels.push(l.into_iter().map(|(name, value)| Label::new(&name, &value)).collect());
             }
         }
     }
@@ -338,9 +338,11 @@ pub fn generate(spec: &LoadSpec) -> anyhow::Result<Load> {
                                 timestamp: start_ms + (step0 + s) as i64 * SAMPLE_INTERVAL_MS,
                             })
                             .collect(),
+                        exemplars: Vec::new(),
+                        histograms: Vec::new(),
                     })
                     .collect();
-                let raw = WriteRequest { timeseries }.encode_to_vec();
+                let raw = WriteRequest { timeseries, metadata: Vec::new() }.encode_to_vec();
                 let body = encoder.compress_vec(&raw)?;
                 raw_bytes += raw.len() as u64;
                 wire_bytes += body.len() as u64;
@@ -354,7 +356,9 @@ pub fn generate(spec: &LoadSpec) -> anyhow::Result<Load> {
     let requests = shards.iter().map(Vec::len).sum();
     let mut metric_names: Vec<String> = series_labels
         .iter()
-        .filter_map(|ls| ls.iter().find(|l| l.name == "__name__").map(|l| l.value.clone()))
+        .filter_map(|ls| {
+            ls.iter().find(|l| l.name == b"__name__").map(|l| String::from_utf8_lossy(&l.value).into_owned())
+        })
         .collect();
     metric_names.sort();
     metric_names.dedup();

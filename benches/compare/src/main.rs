@@ -10,7 +10,6 @@ mod ingest;
 mod load;
 mod proc;
 mod profile;
-mod proto;
 mod query;
 mod report;
 mod rounds;

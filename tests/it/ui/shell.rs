@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::browser::webdriver::keys;
-use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyboard_theme_and_narrow_window() {
@@ -110,11 +109,10 @@ async fn ui_routes_serve_embedded_assets() {
     assert_eq!(r.status(), 304);
     assert_eq!(get("/static/nope.js").await.unwrap().status(), 404);
     assert_eq!(get("/static/..%2Fmod.rs").await.unwrap().status(), 404);
-    // The API keeps its own 404 envelope and endpoints.
+    // Unknown API paths are not swallowed by the UI: Prometheus's plain-text 404.
     let r = get("/api/v1/nope").await.unwrap();
     assert_eq!(r.status(), 404);
-    let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-    assert_eq!(v["status"], "error");
+    assert_eq!(r.text().await.unwrap(), "404 page not found\n");
     assert_eq!(get("/-/healthy").await.unwrap().status(), 200);
     assert!(
         get("/metrics").await.unwrap().headers()["content-type"].to_str().unwrap().starts_with("text/plain")
