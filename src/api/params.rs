@@ -150,45 +150,10 @@ pub fn parse_duration_param(s: &str) -> Result<i64, String> {
     parse_prom_duration(s).ok_or_else(|| format!("cannot parse {s:?} to a valid duration"))
 }
 
-/// Prometheus duration syntax: `<int><unit>` groups, units y w d h m s ms, largest first.
+/// Prometheus duration syntax (`5m`, `1h30m`, `0`) in milliseconds; the one parser is
+/// `config::PromDuration`.
 pub fn parse_prom_duration(s: &str) -> Option<i64> {
-    if s == "0" {
-        return Some(0);
-    }
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut total: i64 = 0;
-    let mut last_rank = usize::MAX;
-    if b.is_empty() {
-        return None;
-    }
-    while i < b.len() {
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if start == i {
-            return None;
-        }
-        let n: i64 = s[start..i].parse().ok()?;
-        let (unit_ms, rank, len) = match &b[i..] {
-            [b'm', b's', ..] => (1, 0, 2),
-            [b'y', ..] => (365 * 86_400_000, 6, 1),
-            [b'w', ..] => (7 * 86_400_000, 5, 1),
-            [b'd', ..] => (86_400_000, 4, 1),
-            [b'h', ..] => (3_600_000, 3, 1),
-            [b'm', ..] => (60_000, 2, 1),
-            [b's', ..] => (1000, 1, 1),
-            _ => return None,
-        };
-        if rank >= last_rank {
-            return None;
-        }
-        last_rank = rank;
-        i += len;
-        total = total.checked_add(n.checked_mul(unit_ms)?)?;
-    }
-    Some(total)
+    crate::config::PromDuration::parse(s).ok().and_then(|d| i64::try_from(d.as_millis()).ok())
 }
 
 /// Minimal RFC 3339 parser: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.

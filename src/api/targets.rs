@@ -20,20 +20,7 @@ fn labels_obj(l: &Labels) -> Value {
 
 /// Prometheus's duration spelling for intervals (`15s`, `1m`, `1m30s`).
 pub fn fmt_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    let mut rest = ms;
-    for (unit, len) in
-        [("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
-    {
-        if rest >= len && !(unit == "w" && rest % len != 0) {
-            out.push_str(&format!("{}{unit}", rest / len));
-            rest %= len;
-        }
-    }
-    out
+    crate::config::PromDuration(std::time::Duration::from_millis(ms.max(0) as u64)).to_string()
 }
 
 fn active_json(t: &ActiveTarget) -> Value {
