@@ -73,9 +73,15 @@ pub struct ServeArgs {
     #[arg(long = "enable-admin-api", visible_alias = "web.enable-admin-api")]
     pub enable_admin_api: bool,
 
-    /// How long to keep samples (Prometheus duration, e.g. 15d).
-    #[arg(long = "retention", visible_alias = "storage.tsdb.retention.time", default_value = "15d")]
-    pub retention: String,
+    /// How long to keep samples (Prometheus duration, e.g. 15d). Default: the config's
+    /// `cairn.storage.retention`, else 15d.
+    #[arg(long = "retention", visible_alias = "storage.tsdb.retention.time")]
+    pub retention: Option<String>,
+
+    /// Largest total size of blocks (e.g. 50GB; base-2 units like Prometheus); 0 = no limit.
+    /// The oldest blocks are dropped first.
+    #[arg(long = "retention-size", visible_alias = "storage.tsdb.retention.size", default_value = "0")]
+    pub retention_size: String,
 
     /// Accepted for compatibility; the remote-write receiver is always on.
     #[arg(long = "web.enable-remote-write-receiver")]
@@ -110,7 +116,8 @@ impl ServeArgs {
             ("storage.tsdb.path".into(), self.data.display().to_string()),
             ("web.listen-address".into(), self.listen.clone()),
             ("web.enable-admin-api".into(), self.enable_admin_api.to_string()),
-            ("storage.tsdb.retention.time".into(), self.retention.clone()),
+            ("storage.tsdb.retention.time".into(), self.retention.clone().unwrap_or_default()),
+            ("storage.tsdb.retention.size".into(), self.retention_size.clone()),
             ("web.enable-remote-write-receiver".into(), "true".into()),
             ("query.lookback-delta".into(), self.lookback_delta.clone()),
             ("query.timeout".into(), self.query_timeout.clone()),

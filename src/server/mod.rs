@@ -108,10 +108,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (cfg, cfg_text) = read_config(&args.config, &args.listen).map_err(|e| anyhow::anyhow!(e))?;
 
     let data_dir = args.data.clone();
-    let retention_ms = parse_flag_duration("storage.tsdb.retention.time", &args.retention)?;
+    // The flag wins over the config's `cairn.storage.retention` (default 15d).
+    let retention_text = match &args.retention {
+        Some(r) => r.clone(),
+        None => cfg.cairn.storage.retention.to_string(),
+    };
+    let retention_ms = parse_flag_duration("storage.tsdb.retention.time", &retention_text)?;
+    let retention_bytes = crate::config::ByteSize::parse(&args.retention_size)
+        .map_err(|e| anyhow::anyhow!("invalid --storage.tsdb.retention.size: {e}"))?
+        .0;
     let storage_opts = Options {
         fsync,
         retention_ms,
+        retention_bytes,
         out_of_order_window_ms: cfg.cairn.storage.out_of_order_window.as_millis() as i64,
         max_active_series: match cfg.cairn.limits.active_series_max {
             0 => None,
@@ -175,7 +184,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         registry: registry.clone(),
         ready: Arc::new(AtomicBool::new(false)),
         start_time_rfc3339: rfc3339(now_ms()).into(),
-        retention_text: args.retention.clone().into(),
+        retention_text: retention_text.clone().into(),
         config_text,
         reload_status,
         enable_admin_api: args.enable_admin_api,
