@@ -66,15 +66,23 @@ pub async fn series(
     let sets = parse_match_params(&matches)?;
     let (start, end) = time_range(&p)?;
     let limit = limit(&p)?;
-    let qa = st.queryable.clone();
+    let db = st.db.clone();
     let found = tokio::task::spawn_blocking(move || -> Result<BTreeSet<Labels>, ApiError> {
-        let querier = qa.querier(start, end).map_err(storage_err)?;
-        let hints =
-            cairn_query::SelectHints { start, end, func: Some("series".into()), ..Default::default() };
+        // The storage querier directly: a series qualifies with its first sample in range, so
+        // nothing beyond that sample is decoded (the engine's view would materialise them all).
+        let internal = |e: crate::storage::StorageError| ApiError::internal(e.to_string());
+        let querier = db.querier(start, end).map_err(internal)?;
         let mut out = BTreeSet::new();
         for set in &sets {
-            for s in querier.select(set, &hints).map_err(storage_err)? {
-                out.insert(s.labels);
+            for s in querier.select(set).map_err(internal)? {
+                let mut samples = s.samples();
+                let has_sample = samples.next().is_some();
+                if let Some(e) = samples.err() {
+                    return Err(ApiError::internal(format!("series {}: {e}", s.labels)));
+                }
+                if has_sample {
+                    out.insert(s.labels);
+                }
             }
         }
         Ok(out)

@@ -1,39 +1,16 @@
 //! Prometheus durations as rule files and APIs spell them (`30s`, `1h30m`, `0s`): parsing
-//! (delegates to the API's parser so both agree) and Prometheus's canonical formatting.
+//! and Prometheus's canonical formatting, both delegating to `config::PromDuration`.
 
 /// Parses a Prometheus duration into milliseconds.
 pub fn parse(s: &str) -> Result<i64, String> {
     crate::api::params::parse_prom_duration(s).ok_or_else(|| format!("not a valid duration string: {s:?}"))
 }
 
-/// Formats milliseconds the way Prometheus's `model.Duration` does: largest units first,
-/// years and weeks only when they divide exactly, `0s` for zero.
+/// Formats milliseconds the way Prometheus's `model.Duration` does (the one formatter is
+/// `config::PromDuration`'s `Display`); a negative duration gets a leading `-`.
 pub fn format(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut rest = ms;
-    let mut out = String::new();
-    let units: [(&str, i64, bool); 7] = [
-        ("y", 365 * 86_400_000, true),
-        ("w", 7 * 86_400_000, true),
-        ("d", 86_400_000, false),
-        ("h", 3_600_000, false),
-        ("m", 60_000, false),
-        ("s", 1000, false),
-        ("ms", 1, false),
-    ];
-    for (unit, mult, exact) in units {
-        if exact && rest % mult != 0 {
-            continue;
-        }
-        let v = rest / mult;
-        if v > 0 {
-            out.push_str(&format!("{v}{unit}"));
-            rest -= v * mult;
-        }
-    }
-    out
+    let d = crate::config::PromDuration(std::time::Duration::from_millis(ms.unsigned_abs()));
+    if ms < 0 { format!("-{d}") } else { d.to_string() }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! body-size limit (applied to the decompressed body). Knows nothing of parsing or storage.
 
 use super::target::TargetSpec;
-use axum::http::header;
+use reqwest::header;
 use std::time::Duration;
 
 /// A fetched body and its Content-Type.

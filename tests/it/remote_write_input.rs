@@ -96,6 +96,11 @@ async fn malformed_requests_are_refused_and_accepted_data_survives() {
     assert_eq!(count(&server, "good").await, 4);
     let v = server.get_json("/api/v1/query?query=good&time=3.5").await;
     assert_eq!(v["data"]["result"][0]["value"][1], "3");
+    // /api/v1/series lists a series only when it has a sample in [start, end].
+    let n = |v: serde_json::Value| v["data"].as_array().map_or(usize::MAX, |a| a.len());
+    assert_eq!(n(server.get_json("/api/v1/series?match[]=good").await), 1);
+    assert_eq!(n(server.get_json("/api/v1/series?match[]=good&start=2.5&end=3").await), 1);
+    assert_eq!(n(server.get_json("/api/v1/series?match[]=good&start=10&end=20").await), 0);
     // Refused requests left nothing behind.
     for m in ["x", "wide", "bad", "m"] {
         assert_eq!(count(&server, m).await, 0, "{m} should not exist");

@@ -2,10 +2,8 @@
 //! by the group's id) when the guard drops, also when the test panics. Plus free-port lookup
 //! and bounded polling.
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// A running child process; dropping it kills its process group and reaps it.
 pub struct ChildGuard {
@@ -51,26 +49,4 @@ impl Drop for ChildGuard {
     }
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
-}
-
-/// Polls `f` every `every` until it returns Some, at most `limit` long; None on time-out.
-pub async fn poll<T, F, Fut>(limit: Duration, every: Duration, mut f: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return Some(v);
-        }
-        if start.elapsed() >= limit {
-            return None;
-        }
-        tokio::time::sleep(every).await;
-    }
-}
+pub use crate::support::{free_port, poll_every as poll};

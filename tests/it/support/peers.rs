@@ -87,19 +87,12 @@ pub fn start_node_exporter() -> Option<(Peer, String)> {
 }
 
 /// Polls `f` every 200 ms until it returns `Some` or `limit` passes.
-pub async fn poll<T, F, Fut>(limit: std::time::Duration, mut f: F) -> Option<T>
+pub async fn poll<T, F, Fut>(limit: std::time::Duration, f: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline {
-        if let Some(v) = f().await {
-            return Some(v);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    None
+    super::poll_every(limit, std::time::Duration::from_millis(200), f).await
 }
 
 /// GET `http://<addr><path>` as JSON, `None` on any failure.
