@@ -1,5 +1,6 @@
 //! Metadata endpoints backed by storage: `/api/v1/series`, `/api/v1/labels`,
-//! `/api/v1/label/<name>/values`. Parameters `match[]`, `start`, `end`, `limit` as Prometheus.
+//! `/api/v1/label/<name>/values`, `/api/v1/query_exemplars`. Parameters `match[]`, `start`,
+//! `end`, `limit` as Prometheus.
 
 use super::envelope::success_raw;
 use super::error::ApiError;
@@ -48,6 +49,25 @@ fn limit(p: &Params) -> Result<usize, ApiError> {
 
 fn storage_err(e: cairn_query::StorageError) -> ApiError {
     ApiError::internal(e.to_string())
+}
+
+/// `/api/v1/query_exemplars`: Cairn stores no exemplars (like Prometheus without
+/// `--enable-feature=exemplar-storage`), so a valid request gets an empty list; the query and
+/// the time range are still validated with Prometheus's errors.
+pub async fn query_exemplars(
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = request_params(q, &headers, &body)?;
+    let start = p.time_param("start")?.unwrap_or(MIN_TIME_MS);
+    let end = p.time_param("end")?.unwrap_or(MAX_TIME_MS);
+    if end < start {
+        return Err(ApiError::bad_data("end timestamp must not be before start timestamp"));
+    }
+    let query = p.get("query").unwrap_or("");
+    cairn_query::parse(query).map_err(|e| ApiError::bad_data(e.to_string()))?;
+    Ok(success_raw("[]", &[], &[]))
 }
 
 const TRUNCATED: &str = "results truncated due to limit";

@@ -24,8 +24,44 @@ use axum::routing::{get, post};
 /// configurable) `body_size_bytes_max` is checked.
 const BODY_BYTES_HARD_MAX: usize = 256 << 20;
 
+/// Upper bounds of `cairn_http_request_duration_seconds` (Prometheus's own buckets).
+const DURATION_BUCKETS: [f64; 9] = [0.1, 0.2, 0.4, 1.0, 3.0, 8.0, 20.0, 60.0, 120.0];
+
+/// Counts every request by route and status code and times it by route.
+async fn track(
+    axum::extract::State(st): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let handler = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
+    let start = std::time::Instant::now();
+    let resp = next.run(req).await;
+    let code = resp.status().as_u16().to_string();
+    st.registry
+        .metric(
+            "cairn_http_requests_total",
+            "Counter of HTTP requests.",
+            crate::selfmetrics::Kind::Counter,
+            &[("code", &code), ("handler", &handler)],
+        )
+        .inc();
+    st.registry
+        .histogram(
+            "cairn_http_request_duration_seconds",
+            "Histogram of latencies for HTTP requests.",
+            &[("handler", &handler)],
+            &DURATION_BUCKETS,
+        )
+        .observe(start.elapsed().as_secs_f64());
+    resp
+}
+
 /// All routes of the server.
 pub fn router(state: AppState) -> Router {
+    let tracked = axum::middleware::from_fn_with_state(state.clone(), track);
     Router::new()
         .route("/-/healthy", get(status::healthy).head(status::healthy))
         .route("/-/ready", get(status::ready).head(status::ready))
@@ -34,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status/flags", get(status::flags))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
         .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/walreplay", get(status::walreplay))
         .route("/api/v1/series", get(meta::series).post(meta::series))
         .route("/api/v1/labels", get(meta::labels).post(meta::labels))
         .route("/api/v1/label/{name}/values", get(meta::label_values))
@@ -53,12 +90,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/write", post(remote::write).layer(DefaultBodyLimit::max(BODY_BYTES_HARD_MAX)))
         .route("/api/v1/read", post(remote::read).layer(DefaultBodyLimit::max(BODY_BYTES_HARD_MAX)))
         .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/targets/metadata", get(targets::targets_metadata))
+        .route("/api/v1/scrape_pools", get(targets::scrape_pools))
         .route("/api/v1/metadata", get(targets::metadata))
+        .route("/api/v1/query_exemplars", get(meta::query_exemplars).post(meta::query_exemplars))
         .route("/api/v1/rules", get(rules::rules))
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/alertmanagers", get(rules::alertmanagers))
         .route("/-/reload", post(rules::reload).put(rules::reload))
         .merge(crate::web::routes())
         .fallback(envelope::not_found)
+        .layer(tracked)
         .with_state(state)
 }

@@ -1,4 +1,5 @@
-//! `/api/v1/status/*` (buildinfo, flags, runtimeinfo, config) and `/-/healthy`, `/-/ready`.
+//! `/api/v1/status/*` (buildinfo, flags, runtimeinfo, config, walreplay) and `/-/healthy`,
+//! `/-/ready`.
 //! The TSDB status lives with the storage-backed handlers in `meta.rs`.
 
 use super::envelope::success_json;
@@ -56,6 +57,13 @@ pub async fn runtimeinfo(State(st): State<AppState>) -> Response {
 pub async fn config(State(st): State<AppState>) -> Response {
     let yaml = st.config_text.read().clone();
     success_json(serde_json::json!({ "yaml": yaml }))
+}
+
+/// `/api/v1/status/walreplay`. Cairn replays its WAL before it starts listening, so whenever
+/// this endpoint can answer the replay is complete: Prometheus reports a finished (or empty)
+/// replay as `min = max = current`.
+pub async fn walreplay() -> Response {
+    success_json(serde_json::json!({ "min": 0, "max": 0, "current": 0 }))
 }
 
 pub async fn metrics(State(st): State<AppState>) -> Response {

@@ -1,16 +1,18 @@
-//! `/api/v1/targets` and `/api/v1/metadata` in Prometheus's JSON shapes, from the scrape
-//! manager's view of its targets.
+//! `/api/v1/targets`, `/api/v1/targets/metadata`, `/api/v1/scrape_pools` and
+//! `/api/v1/metadata` in Prometheus's JSON shapes, from the scrape manager's view of its
+//! targets and the configured scrape pools.
 
 use super::envelope::success_json;
 use super::error::ApiError;
 use super::meta::request_params;
+use super::selector::parse_selector;
 use crate::scrape::ActiveTarget;
 use crate::server::{AppState, rfc3339};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use cairn_format::Labels;
+use cairn_format::{Labels, matches_all};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -57,7 +59,9 @@ pub async fn targets(
     } else {
         Vec::new()
     };
-    let mut dropped_counts: BTreeMap<String, usize> = BTreeMap::new();
+    // Every configured pool is listed, with 0 when relabeling dropped none of its targets.
+    let mut dropped_counts: BTreeMap<String, usize> =
+        st.runtime.scrape_pools().into_iter().map(|p| (p, 0)).collect();
     let dropped_all = st.scrape.dropped();
     for d in &dropped_all {
         *dropped_counts.entry(d.pool.clone()).or_default() += 1;
@@ -116,6 +120,65 @@ pub async fn metadata(
         obj.insert(name, Value::Array(list));
     }
     Ok(success_json(Value::Object(obj)))
+}
+
+/// `/api/v1/scrape_pools`: the configured scrape pools (job names), sorted.
+pub async fn scrape_pools(State(st): State<AppState>) -> Response {
+    let mut pools = st.runtime.scrape_pools();
+    pools.sort();
+    success_json(json!({ "scrapePools": pools }))
+}
+
+/// `/api/v1/targets/metadata?match_target=&metric=&limit=`: per-target metric metadata from
+/// the latest scrapes. Without `metric` each entry also names its metric, as in Prometheus.
+pub async fn targets_metadata(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let p = request_params(q, &headers, &body)?;
+    let limit = match p.get("limit") {
+        None | Some("") => -1,
+        Some(s) => s.parse::<i64>().map_err(|_| ApiError::bad_data("limit must be a number"))?,
+    };
+    // An absent or empty `match_target` selects every target.
+    let target_sets = match p.get("match_target").filter(|s| !s.is_empty()) {
+        Some(sel) => Some(parse_selector(sel).map_err(|e| {
+            ApiError::bad_data(
+                e.message.replace("invalid parameter \"match[]\"", "invalid parameter \"match_target\""),
+            )
+        })?),
+        None => None,
+    };
+    let metric = p.get("metric").filter(|m| !m.is_empty());
+    let mut out: Vec<Value> = Vec::new();
+    'targets: for t in st.scrape.active() {
+        if let Some(sets) = &target_sets
+            && !sets.iter().any(|set| matches_all(set, &t.spec.labels))
+        {
+            continue;
+        }
+        for (name, m) in t.metadata.read().iter() {
+            if metric.is_some_and(|want| want != name) {
+                continue;
+            }
+            if limit >= 0 && out.len() as i64 >= limit {
+                break 'targets;
+            }
+            let ty = if m.metric_type.is_empty() { "unknown" } else { m.metric_type.as_str() };
+            let mut entry = Map::new();
+            entry.insert("target".into(), labels_obj(&t.spec.labels));
+            if metric.is_none() {
+                entry.insert("metric".into(), Value::String(name.clone()));
+            }
+            entry.insert("type".into(), Value::String(ty.to_string()));
+            entry.insert("help".into(), Value::String(m.help.clone()));
+            entry.insert("unit".into(), Value::String(m.unit.clone()));
+            out.push(Value::Object(entry));
+        }
+    }
+    Ok(success_json(Value::Array(out)))
 }
 
 #[cfg(test)]

@@ -368,9 +368,6 @@ impl RuleManager {
             push("cairn_rule_group_interval_seconds", g.interval_ms as f64 / 1000.0);
             push("cairn_rule_group_rules", g.rules.len() as f64);
         }
-        if let Some(n) = &self.shared().notifier {
-            out.extend(n.metrics());
-        }
         out
     }
 

@@ -10,7 +10,7 @@ use crate::ingest::limits::IngestLimits;
 use crate::rules::local::EngineQuerier;
 use crate::rules::{ManagerOptions, Notifier, NotifierOptions, RuleManager};
 use crate::scrape::ScrapeManager;
-use crate::selfmetrics::{Metric, Registry};
+use crate::selfmetrics::{Kind, Metric, Registry};
 use crate::storage::{Db, FsyncPolicy, Options};
 use cairn_format::Labels;
 use ingest_metrics::IngestMetrics;
@@ -96,6 +96,7 @@ pub fn now_ms() -> i64 {
 /// Runs the server until SIGINT/SIGTERM.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let registry = Registry::new();
+    crate::selfmetrics::process::register(&registry);
     let lookback_delta_ms = parse_flag_duration("query.lookback-delta", &args.lookback_delta)?;
     let query_timeout_ms = parse_flag_duration("query.timeout", &args.query_timeout)?;
     let fsync = match args.wal_fsync.as_str() {
@@ -227,15 +228,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Gauges computed when `/metrics` is scraped: head size, rule and notifier metrics.
 fn register_collectors(registry: &Registry, db: &Db, runtime: &Arc<Runtime>) {
-    let db = db.clone();
-    registry.collector(move || {
-        let s = db.head_stats_top(0);
-        vec![
-            ("cairn_head_series".into(), vec![], s.num_series as f64),
-            ("cairn_head_samples".into(), vec![], s.num_samples as f64),
-            ("cairn_head_samples_dropped_at_commit_total".into(), vec![], s.dropped_at_commit as f64),
-        ]
-    });
+    type Pick = fn(&crate::storage::HeadCounts) -> f64;
+    let head: [(&str, &str, Kind, Pick); 3] = [
+        ("cairn_head_series", "Series in the in-memory head.", Kind::Gauge, |s| s.series as f64),
+        ("cairn_head_samples", "Samples in the in-memory head.", Kind::Gauge, |s| s.samples as f64),
+        (
+            "cairn_head_samples_dropped_at_commit_total",
+            "Samples dropped at commit (out of order or duplicates with other values).",
+            Kind::Counter,
+            |s| s.dropped_at_commit as f64,
+        ),
+    ];
+    for (name, help, kind, pick) in head {
+        let db = db.clone();
+        registry.typed_collector(name, help, kind, move || vec![(Vec::new(), pick(&db.head_counts()))]);
+    }
     let rt = runtime.clone();
     registry.collector(move || {
         let mut v = rt.rules.metrics();

@@ -197,6 +197,14 @@ impl Runtime {
         res
     }
 
+    /// Job names of the configured scrape pools, in configuration order.
+    pub fn scrape_pools(&self) -> Vec<String> {
+        match &*self.current.read() {
+            Some(cfg) => cfg.scrape_configs.iter().map(|c| c.job().to_string()).collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// Rebuilds scrape targets if any file-SD file changed (content, set of files).
     pub fn refresh_file_sd(&self) {
         let cfg = match self.current.read().clone() {

@@ -169,6 +169,18 @@ impl Db {
         self.inner.head.stats(limit)
     }
 
+    /// Series, samples and samples dropped at commit in the head: atomics only, cheap enough
+    /// for every `/metrics` scrape (unlike [`Db::head_stats_top`], which walks the postings).
+    pub fn head_counts(&self) -> HeadCounts {
+        use std::sync::atomic::Ordering::Relaxed;
+        let h = &self.inner.head;
+        HeadCounts {
+            series: h.num_series.load(Relaxed) as u64,
+            samples: h.num_samples.load(Relaxed),
+            dropped_at_commit: h.dropped_at_commit.load(Relaxed),
+        }
+    }
+
     /// What the WAL replay on open found (records read, where a damaged tail was cut).
     pub fn replay_report(&self) -> &ReplayReport {
         &self.inner.replay
@@ -284,4 +296,12 @@ fn write_checkpoint(head: &Head, w: &mut CheckpointWriter) -> Result<(), Storage
         }
     });
     err
+}
+
+/// See [`Db::head_counts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadCounts {
+    pub series: u64,
+    pub samples: u64,
+    pub dropped_at_commit: u64,
 }

@@ -101,7 +101,7 @@ pub mod validate;
 pub mod wal;
 
 pub use appender::Appender;
-pub use db::Db;
+pub use db::{Db, HeadCounts};
 pub use error::{AppendError, StorageError};
 pub use head::SeriesRef;
 pub use head::read::{SampleIter, SeriesSnapshot};

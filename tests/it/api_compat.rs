@@ -105,6 +105,15 @@ async fn api_answers_like_prometheus() {
         ("GET", "/api/v1/alertmanagers", None, false),
         ("GET", "/api/v1/format_query?query=sum(rate(x%5B5m%5D))by(job)", None, true),
         ("GET", "/api/v1/metadata?metric=nothing_here", None, true),
+        ("GET", "/api/v1/status/walreplay", None, false),
+        ("GET", "/api/v1/query_exemplars?query=up&start=0&end=100", None, true),
+        ("POST", "/api/v1/query_exemplars", Some("query=up&start=0&end=100"), true),
+        ("GET", "/api/v1/query_exemplars?query=up%7B&start=0&end=100", None, true),
+        ("GET", "/api/v1/query_exemplars?query=up&start=10&end=0", None, true),
+        ("GET", "/api/v1/query_exemplars?query=up&start=abc", None, true),
+        ("GET", "/api/v1/query_exemplars", None, true),
+        ("GET", "/api/v1/targets/metadata?metric=nothing_here", None, true),
+        ("GET", "/api/v1/targets/metadata?limit=abc", None, true),
     ];
     let mut failures = Vec::new();
     for (method, path, form, exact_error) in cases {

@@ -2,6 +2,7 @@
 //! live in `util` (storage) and `support` (server processes, peers).
 
 mod api_compat;
+mod api_scrape_meta;
 mod blocks_corrupt;
 mod blocks_crash;
 mod blocks_import;
