@@ -5,10 +5,14 @@ use clap::Parser;
 
 fn main() {
     let cli = Cli::parse();
+    let level = match &cli.command {
+        Command::Serve(args) => args.log_level.as_str(),
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/alerts", get(rules::alerts))
         .route("/api/v1/alertmanagers", get(rules::alertmanagers))
         .route("/-/reload", post(rules::reload).put(rules::reload))
+        .route("/-/quit", post(status::quit).put(status::quit))
         .merge(crate::web::routes())
         .fallback(envelope::not_found)
         .layer(tracked)

@@ -66,6 +66,15 @@ pub async fn walreplay() -> Response {
     success_json(serde_json::json!({ "min": 0, "max": 0, "current": 0 }))
 }
 
+/// `POST /-/quit` (with `--web.enable-lifecycle`): starts a graceful shutdown, as SIGTERM does.
+pub async fn quit(State(st): State<AppState>) -> Response {
+    if !st.enable_lifecycle {
+        return (axum::http::StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n").into_response();
+    }
+    st.quit.notify_one();
+    "Requesting termination... Goodbye!\n".into_response()
+}
+
 pub async fn metrics(State(st): State<AppState>) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], st.registry.render())
         .into_response()

@@ -106,6 +106,16 @@ pub struct ServeArgs {
     /// WAL fsync policy: `always`, or an interval in ms between fsyncs.
     #[arg(long = "wal-fsync", default_value = "1000")]
     pub wal_fsync: String,
+
+    /// Serve `POST /-/quit` (graceful shutdown over HTTP), as Prometheus's flag does. Reload
+    /// (`POST /-/reload`) is always served.
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
+
+    /// Log level: debug, info, warn or error (the `RUST_LOG` environment variable, when set,
+    /// takes precedence).
+    #[arg(long = "log.level", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
+    pub log_level: String,
 }
 
 impl ServeArgs {
@@ -124,6 +134,8 @@ impl ServeArgs {
             ("query.max-samples".into(), self.query_max_samples.to_string()),
             ("query.max-concurrency".into(), self.query_max_concurrency.to_string()),
             ("wal-fsync".into(), self.wal_fsync.clone()),
+            ("web.enable-lifecycle".into(), self.enable_lifecycle.to_string()),
+            ("log.level".into(), self.log_level.clone()),
         ]
     }
 }
@@ -143,6 +155,8 @@ mod tests {
             "--web.listen-address=127.0.0.1:1",
             "--web.enable-admin-api",
             "--web.enable-remote-write-receiver",
+            "--web.enable-lifecycle",
+            "--log.level=warn",
         ])
         .unwrap();
         let Command::Serve(a) = cli.command else { panic!("expected serve") };
@@ -150,6 +164,9 @@ mod tests {
         assert_eq!(a.data, PathBuf::from("/d"));
         assert_eq!(a.listen, "127.0.0.1:1");
         assert!(a.enable_admin_api);
+        assert!(a.enable_lifecycle);
+        assert_eq!(a.log_level, "warn");
+        assert!(Cli::try_parse_from(["cairn", "serve", "--log.level=loud"]).is_err());
     }
 
     #[test]

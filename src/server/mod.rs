@@ -54,6 +54,10 @@ pub struct AppState {
     pub ingest: IngestMetrics,
     /// Bounds concurrently processed remote-write requests; beyond it requests get 503.
     pub write_slots: Arc<tokio::sync::Semaphore>,
+    /// `POST /-/quit` is served (`--web.enable-lifecycle`).
+    pub enable_lifecycle: bool,
+    /// Notified by `POST /-/quit`: starts the same graceful shutdown as SIGTERM.
+    pub quit: Arc<tokio::sync::Notify>,
 }
 
 /// Remote-write requests processed at once before answering 503 (retried by senders).
@@ -206,7 +210,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ingest_limits,
         ingest: IngestMetrics::new(&registry),
         write_slots: Arc::new(tokio::sync::Semaphore::new(WRITES_IN_FLIGHT_MAX)),
+        enable_lifecycle: args.enable_lifecycle,
+        quit: Arc::new(tokio::sync::Notify::new()),
     };
+    let quit = state.quit.clone();
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
@@ -215,7 +222,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     spawn_file_sd_refresh(runtime.clone());
     state.ready.store(true, Ordering::Relaxed);
     let app = crate::api::router(state);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(quit)).await?;
     scrape.stop_all().await;
     rules.stop();
     notifier.stop();
@@ -283,7 +290,7 @@ fn parse_flag_duration(flag: &str, v: &str) -> anyhow::Result<i64> {
         .ok_or_else(|| anyhow::anyhow!("invalid --{flag} {v:?}: expected a duration like 5m"))
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal(quit: Arc<tokio::sync::Notify>) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -295,7 +302,7 @@ async fn shutdown_signal() {
             Err(_) => std::future::pending::<()>().await,
         }
     };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tokio::select! { _ = ctrl_c => {}, _ = term => {}, _ = quit.notified() => {} }
     tracing::info!("received shutdown signal");
 }
 

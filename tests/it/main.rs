@@ -9,6 +9,7 @@ mod blocks_import;
 mod blocks_paths;
 mod browser;
 mod ingest_interop;
+mod lifecycle;
 mod promql_diff;
 mod remote_write_input;
 mod rules_alertmanager;

@@ -123,6 +123,18 @@ impl CairnServer {
         let _ = self.child.wait();
     }
 
+    /// Waits (bounded) for the process to exit on its own; `None` if it is still running.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// GET and parse JSON, asserting HTTP 200.
     pub async fn get_json(&self, path_and_query: &str) -> serde_json::Value {
         let r = http_client().get(self.url(path_and_query)).send().await.expect("GET");
