@@ -90,14 +90,8 @@ pub async fn metadata(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let p = request_params(q, &headers, &body)?;
-    let parse_limit = |key: &str| -> Result<i64, ApiError> {
-        match p.get(key) {
-            None | Some("") => Ok(-1),
-            Some(s) => s.parse::<i64>().map_err(|_| ApiError::bad_data(format!("{key} must be a number"))),
-        }
-    };
-    let limit = parse_limit("limit")?;
-    let per_metric = parse_limit("limit_per_metric")?;
+    let limit = limit_param(&p, "limit")?;
+    let per_metric = limit_param(&p, "limit_per_metric")?;
     let metric = p.get("metric").filter(|m| !m.is_empty());
     let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for t in st.scrape.active() {
@@ -122,6 +116,14 @@ pub async fn metadata(
     Ok(success_json(Value::Object(obj)))
 }
 
+/// A metadata `limit`-style parameter: -1 (no limit) when absent or empty.
+fn limit_param(p: &crate::api::params::Params, key: &str) -> Result<i64, ApiError> {
+    match p.get(key) {
+        None | Some("") => Ok(-1),
+        Some(s) => s.parse::<i64>().map_err(|_| ApiError::bad_data(format!("{key} must be a number"))),
+    }
+}
+
 /// `/api/v1/scrape_pools`: the configured scrape pools (job names), sorted.
 pub async fn scrape_pools(State(st): State<AppState>) -> Response {
     let mut pools = st.runtime.scrape_pools();
@@ -138,10 +140,7 @@ pub async fn targets_metadata(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let p = request_params(q, &headers, &body)?;
-    let limit = match p.get("limit") {
-        None | Some("") => -1,
-        Some(s) => s.parse::<i64>().map_err(|_| ApiError::bad_data("limit must be a number"))?,
-    };
+    let limit = limit_param(&p, "limit")?;
     // An absent or empty `match_target` selects every target.
     let target_sets = match p.get("match_target").filter(|s| !s.is_empty()) {
         Some(sel) => Some(parse_selector(sel).map_err(|e| {
