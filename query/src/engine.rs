@@ -81,7 +81,7 @@ impl Engine {
         t_ms: i64,
         opts: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
-        self.run(q, expr, Steps { start: t_ms, end: t_ms, step: 1, n: 1 }, false, opts)
+        self.run(q, expr, Steps { start: t_ms, end: t_ms, query_end: t_ms, step: 1, n: 1 }, false, opts)
     }
 
     /// Evaluates `expr` at `start_ms, start_ms + step_ms, …, ≤ end_ms`.
@@ -112,7 +112,13 @@ impl Engine {
         self.run(
             q,
             expr,
-            Steps { start: start_ms, end: start_ms + (n - 1) * step_ms, step: step_ms, n: n as usize },
+            Steps {
+                start: start_ms,
+                end: start_ms + (n - 1) * step_ms,
+                query_end: end_ms,
+                step: step_ms,
+                n: n as usize,
+            },
             true,
             opts,
         )

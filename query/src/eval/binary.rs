@@ -254,9 +254,19 @@ fn vector_vector(
     for (i, sig) in osig.iter().enumerate() {
         groups.entry(sig).or_default().push(i);
     }
+    // Like Prometheus, a step where either operand is empty matches nothing, so duplicates on
+    // the "one" side are only an error at steps where both sides have samples (or a fill
+    // value stands in for the empty side).
+    let present = |side: &[SSeries], step: usize| side.iter().any(|x| x.vals[step].is_some());
+    let (fill_one, fill_many) = (m.fill_rhs, m.fill_lhs);
+    let both: Vec<bool> = (0..n)
+        .map(|step| {
+            (fill_many.is_some() || present(&many, step)) && (fill_one.is_some() || present(&one, step))
+        })
+        .collect();
     // Duplicate check on the "one" side, per step.
     for idxs in groups.values().filter(|g| g.len() > 1) {
-        for step in 0..n {
+        for step in (0..n).filter(|&step| both[step]) {
             let present: Vec<usize> = idxs.iter().copied().filter(|&i| one[i].vals[step].is_some()).collect();
             if present.len() > 1 {
                 let side = if one_to_many { "left" } else { "right" };
@@ -280,9 +290,9 @@ fn vector_vector(
     let mut canon: HashMap<Labels, usize> = HashMap::new();
     let mut out_canon: Vec<usize> = Vec::new();
     let mut inserted: Vec<Vec<bool>> = Vec::new();
-    // Fill values for a missing "one"-side / "many"-side operand. As in Prometheus, which
-    // swaps the operands of group_right internally, fill_right always fills the "one" side.
-    let (fill_one, fill_many) = (m.fill_rhs, m.fill_lhs);
+    // Fill values for a missing "one"-side / "many"-side operand (`fill_one`, `fill_many`
+    // above). As in Prometheus, which swaps the operands of group_right internally,
+    // fill_right always fills the "one" side.
     let empty: Vec<usize> = Vec::new();
     for (mi, ms) in many.iter().enumerate() {
         let cands = groups.get(&msig[mi]).unwrap_or(&empty);
@@ -324,7 +334,10 @@ fn vector_vector(
                         }
                         out_canon.push(c);
                     }
-                    out.push(SSeries { labels, vals: vec![None; n], drop_name: return_bool || !cmp });
+                    // A filtering comparison keeps the "many" operand's labels, and with them
+                    // its pending name removal (e.g. `rate(x[5m]) > on() y` has no name).
+                    let drop_name = return_bool || !cmp || ms.drop_name;
+                    out.push(SSeries { labels, vals: vec![None; n], drop_name });
                     out_index.insert(key, out.len() - 1);
                     out.len() - 1
                 }

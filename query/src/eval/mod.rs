@@ -30,7 +30,11 @@ const UNIT_LABEL: &str = "__unit__";
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Steps {
     pub start: i64,
+    /// The last step (`start + (n - 1) * step`).
     pub end: i64,
+    /// The query's requested end, which `@ end()` and `end()` refer to; for a range query it
+    /// may lie after the last step.
+    pub query_end: i64,
     pub step: i64,
     pub n: usize,
 }
@@ -147,7 +151,7 @@ impl<'a> Evaluator<'a> {
             text,
             lookback,
             query_start: steps.start,
-            query_end: steps.end,
+            query_end: steps.query_end,
             default_sub_step: opts.default_subquery_step_ms,
             max_samples: opts.max_samples,
             current_samples: 0,

@@ -275,7 +275,9 @@ impl Evaluator<'_> {
             return Err(QueryError::TooManySamples("query execution"));
         }
         let n = n_steps as usize;
-        let inner = Steps { start: first, end: first + (n as i64 - 1) * step, step, n };
+        let last = first + (n as i64 - 1) * step;
+        // `query_end` is only read when the evaluator is built; the inner grid has no other end.
+        let inner = Steps { start: first, end: last, query_end: last, step, n };
         let val = self.eval(&sq.expr, &inner)?;
         let series = match val {
             Val::Vector(vs) => vs
