@@ -15,7 +15,9 @@ pub mod alerting;
 pub mod cairn;
 pub mod duration;
 pub mod file_sd;
+pub mod http;
 pub mod scrape;
+pub mod tls;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -26,7 +28,8 @@ use serde::de::IgnoredAny;
 pub use alerting::{AlertingConfig, AlertmanagerConfig};
 pub use cairn::{CairnConfig, LimitsSettings, StorageSettings};
 pub use duration::PromDuration;
-pub use scrape::{Authorization, BasicAuth, ByteSize, FileSdConfig, ScrapeConfig, StaticConfig, TlsConfig};
+pub use http::{Authorization, BasicAuth, HttpClientConfig, TlsConfig};
+pub use scrape::{ByteSize, FileSdConfig, ScrapeConfig, StaticConfig};
 
 use crate::ingest::exposition::ScrapeProtocol;
 use crate::ingest::remote::write::is_valid_label_name;
@@ -241,13 +244,7 @@ impl Config {
             if !sc.metrics_path.starts_with('/') {
                 return Err(ctx(format!("metrics_path {:?} must start with '/'", sc.metrics_path)));
             }
-            scrape::validate_http_auth(
-                &sc.basic_auth,
-                &sc.authorization,
-                &sc.bearer_token,
-                &sc.bearer_token_file,
-            )
-            .map_err(ctx)?;
+            sc.http().validate().map_err(ctx)?;
             sc.protocols = match &sc.scrape_protocols {
                 Some(p) => resolve_protocols(p, &format!("job {job:?}"), &mut self.warnings).map_err(ctx)?,
                 None => global_protocols.clone().unwrap_or_else(|| ScrapeProtocol::DEFAULT.to_vec()),
@@ -275,18 +272,16 @@ impl Config {
             let ctx = |m: String| format!("alerting.alertmanagers[{i}]: {m}");
             if am.api_version != "v2" {
                 return Err(ctx(format!(
-                    "expected Alertmanager api version to be one of [v2] but got {:?}",
+                    "api_version {:?} is not supported: Cairn speaks only the Alertmanager v2 API \
+                     (expected Alertmanager api version to be one of [v2]; Alertmanager 0.27 removed v1)",
                     am.api_version
                 )));
             }
+            if am.timeout.is_zero() {
+                return Err(ctx("timeout must be greater than zero".into()));
+            }
             scrape::validate_scheme(&am.scheme).map_err(ctx)?;
-            scrape::validate_http_auth(
-                &am.basic_auth,
-                &am.authorization,
-                &am.bearer_token,
-                &am.bearer_token_file,
-            )
-            .map_err(ctx)?;
+            am.http().validate().map_err(ctx)?;
             for s in &am.static_configs {
                 check_target_group(&s.targets, &s.labels).map_err(ctx)?;
             }

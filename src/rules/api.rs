@@ -142,5 +142,8 @@ pub fn alerts_json(m: &RuleManager) -> Value {
 pub fn alertmanagers_json(n: Option<&Notifier>) -> Value {
     let active: Vec<Value> =
         n.map(|n| n.endpoints().iter().map(|e| json!({ "url": e.url })).collect()).unwrap_or_default();
-    json!({ "activeAlertmanagers": active, "droppedAlertmanagers": [] })
+    let dropped: Vec<Value> = n
+        .map(|n| n.dropped_alertmanagers().into_iter().map(|u| json!({ "url": u })).collect())
+        .unwrap_or_default();
+    json!({ "activeAlertmanagers": active, "droppedAlertmanagers": dropped })
 }

@@ -15,7 +15,7 @@ use crate::storage::{Db, FsyncPolicy, Options};
 use cairn_format::Labels;
 use ingest_metrics::IngestMetrics;
 use parking_lot::RwLock;
-use runtime::{DbRuleAppender, Runtime, alert_relabel, external_labels_of, read_config};
+use runtime::{DbRuleAppender, Runtime, external_labels_of, read_config};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -55,6 +55,9 @@ pub struct AppState {
     /// Bounds concurrently processed remote-write requests; beyond it requests get 503.
     pub write_slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// How long shutdown waits for queued alerts to reach the Alertmanagers.
+const NOTIFIER_DRAIN_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Remote-write requests processed at once before answering 503 (retried by senders).
 const WRITES_IN_FLIGHT_MAX: usize = 64;
@@ -143,11 +146,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }));
 
     let external = external_labels_of(&cfg);
-    let notifier = Notifier::new(NotifierOptions {
-        external_labels: external.clone(),
-        relabel: alert_relabel(&cfg),
-        ..NotifierOptions::default()
-    });
+    let notifier = Notifier::new(NotifierOptions::default());
     let rules = Arc::new(RuleManager::new(
         ManagerOptions {
             eval_interval_ms: cfg.global.evaluation_interval.as_millis() as i64,
@@ -217,7 +216,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     scrape.stop_all().await;
     rules.stop();
-    notifier.stop();
+    // Alerts already queued still go out, within a bound.
+    let n = notifier.clone();
+    tokio::task::spawn_blocking(move || n.shutdown(NOTIFIER_DRAIN_MAX)).await?;
     tokio::task::spawn_blocking(move || db.close())
         .await?
         .map_err(|e| anyhow::anyhow!("closing database: {e}"))?;

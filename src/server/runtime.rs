@@ -1,14 +1,13 @@
 //! The reloadable part of the server: the configuration and everything derived from it (scrape
-//! targets, rule groups, Alertmanager endpoints, external labels, ingest limits). A reload
+//! targets, rule groups, the notifier's Alertmanagers and labels, external labels, ingest
+//! limits); the configuration's warnings are logged at each load. A reload
 //! validates everything first; a bad config or rule file is rejected with its error and the old
 //! configuration keeps running. Also watches file-SD files and refreshes targets on change.
 
 use super::ReloadStatus;
 use crate::config::Config;
 use crate::ingest::limits::IngestLimits;
-use crate::ingest::relabel::relabel;
-use crate::rules::notifier::{AlertmanagerConfig as AmEndpoint, StaticConfig as AmStatic};
-use crate::rules::{Notifier, RuleAppender, RuleManager};
+use crate::rules::{Notifier, NotifierConfig, RuleAppender, RuleManager};
 use crate::scrape::ScrapeManager;
 use crate::scrape::discovery::{all_file_sd_paths, build_targets};
 use crate::storage::Db;
@@ -76,53 +75,6 @@ pub fn external_labels_of(cfg: &Config) -> Labels {
     Labels::from_pairs(cfg.global.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())))
 }
 
-/// The notifier's endpoint list from the `alerting` section.
-fn alertmanager_endpoints(cfg: &Config) -> Vec<AmEndpoint> {
-    cfg.alerting
-        .alertmanagers
-        .iter()
-        .map(|am| AmEndpoint {
-            scheme: am.scheme.clone(),
-            path_prefix: am.path_prefix.clone(),
-            timeout: format!("{}ms", am.timeout.as_millis()),
-            api_version: am.api_version.clone(),
-            static_configs: am
-                .static_configs
-                .iter()
-                .map(|s| AmStatic { targets: s.targets.clone(), labels: s.labels.clone() })
-                .collect(),
-            basic_auth: am.basic_auth.as_ref().map(|b| crate::rules::notifier::BasicAuth {
-                username: b.username.clone(),
-                username_file: b.username_file.clone(),
-                password: b.password.clone(),
-                password_file: b.password_file.clone(),
-            }),
-            authorization: match (&am.authorization, &am.bearer_token, &am.bearer_token_file) {
-                (Some(a), _, _) => Some(crate::rules::notifier::Authorization {
-                    typ: Some(a.kind.clone()),
-                    credentials: a.credentials.clone(),
-                    credentials_file: a.credentials_file.clone(),
-                }),
-                (None, None, None) => None,
-                (None, t, f) => Some(crate::rules::notifier::Authorization {
-                    typ: None,
-                    credentials: t.clone(),
-                    credentials_file: f.clone(),
-                }),
-            },
-        })
-        .collect()
-}
-
-/// The `alert_relabel_configs` as the notifier's relabel hook.
-pub fn alert_relabel(cfg: &Config) -> Option<crate::rules::notifier::RelabelFn> {
-    if cfg.alerting.alert_relabel_configs.is_empty() {
-        return None;
-    }
-    let cfgs = cfg.alerting.alert_relabel_configs.clone();
-    Some(Arc::new(move |l: &Labels| relabel(l, &cfgs)))
-}
-
 impl Runtime {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -157,10 +109,7 @@ impl Runtime {
     pub fn apply(&self, cfg: Config, text: String) -> Result<(), String> {
         let _g = self.reload_lock.lock();
         let (targets, dropped) = build_targets(&cfg)?;
-        let endpoints = alertmanager_endpoints(&cfg);
-        for e in &endpoints {
-            e.urls().map_err(|m| format!("alerting: {m}"))?;
-        }
+        let notifier_cfg = NotifierConfig::from_config(&cfg)?;
         let mut rule_files = Vec::new();
         for pattern in &cfg.rule_files {
             let files = RuleManager::expand_globs(&cfg.base_dir, std::slice::from_ref(pattern))?;
@@ -172,8 +121,10 @@ impl Runtime {
         self.rules
             .load_with_options(&rule_files, Some(rule_opts))
             .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))?;
-        self.notifier.apply_config(&endpoints)?;
-        self.notifier.set_labels(external_labels_of(&cfg), alert_relabel(&cfg));
+        for w in &cfg.warnings {
+            tracing::warn!("config: {w}");
+        }
+        self.notifier.apply(notifier_cfg);
         self.scrape.apply(targets, dropped);
         *self.external_labels.write() = external_labels_of(&cfg);
         *self.ingest_limits.write() = cfg.cairn.limits.ingest_limits();
@@ -197,7 +148,8 @@ impl Runtime {
         res
     }
 
-    /// Rebuilds scrape targets if any file-SD file changed (content, set of files).
+    /// Rebuilds scrape targets and Alertmanagers if any file-SD file changed (content, set of
+    /// files). A failure keeps the previous targets or Alertmanagers.
     pub fn refresh_file_sd(&self) {
         let cfg = match self.current.read().clone() {
             Some(c) => c,
@@ -211,11 +163,15 @@ impl Runtime {
         match build_targets(&cfg) {
             Ok((t, d)) => {
                 self.scrape.apply(t, d);
-                *self.file_sd_state.lock() = now;
                 tracing::info!("file_sd targets refreshed");
             }
             Err(e) => tracing::warn!(error = %e, "file_sd refresh failed"),
         }
+        match NotifierConfig::from_config(&cfg) {
+            Ok(n) => self.notifier.apply(n),
+            Err(e) => tracing::warn!(error = %e, "file_sd refresh of Alertmanagers failed"),
+        }
+        *self.file_sd_state.lock() = now;
     }
 }
 
