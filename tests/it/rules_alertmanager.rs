@@ -293,3 +293,55 @@ async fn serve_sends_to_alertmanager_behind_basic_auth() {
     assert_eq!(got["Rewritten"]["team"], "db", "no relabeling configured");
     cairn.stop();
 }
+
+/// The notifier's (sent, errors) counters summed over its Alertmanagers.
+fn sent_and_errors(n: &Notifier) -> (f64, f64) {
+    let m = n.metrics();
+    let sum = |name: &str| m.iter().filter(|(k, _, _)| k == name).map(|(_, _, v)| *v).sum::<f64>();
+    (sum("cairn_notifications_sent_total"), sum("cairn_notifications_errors_total"))
+}
+
+#[test]
+fn tls_alertmanager_checked_against_ca_file_and_server_name() {
+    // The certificate is for `am.test` only, signed by the fixture CA; we connect to 127.0.0.1.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let Some(am) =
+        Alertmanager::start_with(false, Some((&fixtures.join("server.pem"), &fixtures.join("server.key"))))
+    else {
+        return;
+    };
+    let notifier_for = |tls: &str| {
+        let yaml = format!(
+            "alerting:\n  alertmanagers:\n    - scheme: https\n      tls_config:\n{tls}      static_configs: [{{targets: ['127.0.0.1:{}']}}]\n",
+            am.port
+        );
+        let mut cfg = Config::parse(&yaml, "prometheus.yml").unwrap();
+        cfg.base_dir = fixtures.clone();
+        let n = Notifier::new(NotifierOptions { attempts: 1, ..Default::default() });
+        n.apply(NotifierConfig::from_config(&cfg).unwrap());
+        n
+    };
+    let alert = cairn::rules::notifier::OutAlert {
+        labels: Labels::from_pairs([("alertname", "TlsProbe")]),
+        annotations: Labels::empty(),
+        starts_at: now_ms(),
+        ends_at: 0,
+        generator_url: String::new(),
+    };
+    // Right CA and the certificate's name: delivered.
+    let good = notifier_for("        ca_file: ca.pem\n        server_name: am.test\n");
+    good.send(vec![alert.clone()]);
+    wait_for("sent over TLS", 30, || (sent_and_errors(&good).0 == 1.0).then_some(()));
+    good.stop();
+    // The same CA without server_name: the certificate does not name 127.0.0.1, so it fails.
+    let wrong_name = notifier_for("        ca_file: ca.pem\n");
+    wrong_name.send(vec![alert.clone()]);
+    wait_for("rejected certificate", 30, || (sent_and_errors(&wrong_name).1 == 1.0).then_some(()));
+    assert_eq!(sent_and_errors(&wrong_name).0, 0.0);
+    wrong_name.stop();
+    // insecure_skip_verify accepts it without a CA.
+    let insecure = notifier_for("        insecure_skip_verify: true\n");
+    insecure.send(vec![alert]);
+    wait_for("sent without verification", 30, || (sent_and_errors(&insecure).0 == 1.0).then_some(()));
+    insecure.stop();
+}

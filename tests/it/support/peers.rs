@@ -127,6 +127,15 @@ impl Alertmanager {
     /// ([`AM_USER`] / [`AM_PASSWORD`]), and waits (bounded) until `/-/ready` answers. `None`
     /// outside CI when the program is missing.
     pub fn start(basic_auth: bool) -> Option<Alertmanager> {
+        Self::start_with(basic_auth, None)
+    }
+
+    /// Like [`Alertmanager::start`]; with `tls = Some((cert_file, key_file))` it serves HTTPS
+    /// only, and readiness is a TCP connect (the plain GET helpers do not speak TLS).
+    pub fn start_with(
+        basic_auth: bool,
+        tls: Option<(&std::path::Path, &std::path::Path)>,
+    ) -> Option<Alertmanager> {
         let bin = require("prometheus-alertmanager", "prometheus-alertmanager")?;
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg = dir.path().join("am.yml");
@@ -139,17 +148,31 @@ impl Alertmanager {
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--cluster.listen-address=");
         let mut auth = None;
+        let mut web = String::new();
         if basic_auth {
-            let web = dir.path().join("web.yml");
-            std::fs::write(&web, format!("basic_auth_users:\n  {AM_USER}: '{AM_PASSWORD_BCRYPT}'\n"))
-                .expect("write web.yml");
-            cmd.arg(format!("--web.config.file={}", web.display()));
+            web.push_str(&format!("basic_auth_users:\n  {AM_USER}: '{AM_PASSWORD_BCRYPT}'\n"));
             let b64 = base64(format!("{AM_USER}:{AM_PASSWORD}").as_bytes());
             auth = Some(format!("Basic {b64}"));
         }
+        if let Some((cert, key)) = tls {
+            web.push_str(&format!(
+                "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+                cert.display(),
+                key.display()
+            ));
+        }
+        if !web.is_empty() {
+            let path = dir.path().join("web.yml");
+            std::fs::write(&path, web).expect("write web.yml");
+            cmd.arg(format!("--web.config.file={}", path.display()));
+        }
         let am = Alertmanager { peer: Peer::spawn("alertmanager", cmd), port, auth, _dir: dir };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while am.get("/-/ready").map(|(s, _)| s) != Some(200) {
+        let ready = |am: &Alertmanager| match tls {
+            Some(_) => std::net::TcpStream::connect(("127.0.0.1", am.port)).is_ok(),
+            None => am.get("/-/ready").map(|(s, _)| s) == Some(200),
+        };
+        while !ready(&am) {
             assert!(std::time::Instant::now() < deadline, "Alertmanager on port {port} not ready in 30s");
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
