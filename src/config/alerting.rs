@@ -11,9 +11,9 @@ use crate::ingest::relabel::RelabelConfig;
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertingConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub alert_relabel_configs: Vec<RelabelConfig>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub alertmanagers: Vec<AlertmanagerConfig>,
 }
 
@@ -34,11 +34,11 @@ with_http_client! {
     #[derive(Clone, Debug, PartialEq, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct AlertmanagerConfig {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::config::nullable")]
         pub static_configs: Vec<StaticConfig>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::config::nullable")]
         pub file_sd_configs: Vec<FileSdConfig>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::config::nullable")]
         pub relabel_configs: Vec<RelabelConfig>,
         #[serde(default)]
         pub path_prefix: String,

@@ -9,6 +9,7 @@ use serde_saphyr::Spanned;
 
 use super::duration::PromDuration;
 use super::http::with_http_client;
+use super::unsupported::Accepted;
 use crate::ingest::exposition::ScrapeProtocol;
 use crate::ingest::relabel::RelabelConfig;
 
@@ -41,7 +42,7 @@ with_http_client! {
         pub scheme: String,
         #[serde(default = "default_metrics_path")]
         pub metrics_path: String,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::config::nullable")]
         pub params: BTreeMap<String, Vec<String>>,
         #[serde(default)]
         pub scrape_interval: PromDuration,
@@ -62,20 +63,43 @@ with_http_client! {
         /// Uncompressed response bytes; 0 = no limit.
         #[serde(default)]
         pub body_size_limit: ByteSize,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::config::nullable")]
         pub scrape_protocols: Option<Vec<String>>,
         #[serde(default)]
         pub fallback_scrape_protocol: Option<String>,
         #[serde(default = "yes")]
         pub enable_compression: bool,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::config::nullable")]
         pub static_configs: Vec<StaticConfig>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::config::nullable")]
         pub file_sd_configs: Vec<FileSdConfig>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::config::nullable")]
         pub relabel_configs: Vec<RelabelConfig>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::config::nullable")]
         pub metric_relabel_configs: Vec<RelabelConfig>,
+        #[serde(default)]
+        pub target_limit: Accepted,
+        #[serde(default)]
+        pub keep_dropped_targets: Accepted,
+        #[serde(default)]
+        pub native_histogram_bucket_limit: Accepted,
+        #[serde(default)]
+        pub native_histogram_min_bucket_factor: Accepted,
+        #[serde(default)]
+        pub scrape_classic_histograms: Accepted,
+        #[serde(default)]
+        pub always_scrape_classic_histograms: Accepted,
+        #[serde(default)]
+        pub convert_classic_histograms_to_nhcb: Accepted,
+        #[serde(default)]
+        pub scrape_failure_log_file: Accepted,
+        #[serde(default)]
+        pub metric_name_validation_scheme: Accepted,
+        #[serde(default)]
+        pub metric_name_escaping_scheme: Accepted,
+        /// The `scrape_config_files` file this job came from; empty for the main file.
+        #[serde(skip)]
+        pub file: String,
         /// Resolved from `scrape_protocols` (PrometheusProto removed) by `Config::parse`.
         #[serde(skip)]
         pub protocols: Vec<ScrapeProtocol>,
@@ -100,9 +124,9 @@ impl ScrapeConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub targets: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub labels: BTreeMap<String, String>,
 }
 

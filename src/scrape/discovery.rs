@@ -134,6 +134,10 @@ fn make_spec(
     fingerprint: u64,
 ) -> Option<TargetSpec> {
     let addr = after.get("__address__").filter(|a| !a.is_empty())?.to_string();
+    if addr.contains('/') {
+        tracing::warn!(job = sc.job(), address = %addr, "target dropped: address after relabeling is not host:port");
+        return None;
+    }
     let scheme = after.get("__scheme__").unwrap_or("http").to_string();
     let path = after.get("__metrics_path__").unwrap_or("/metrics").to_string();
     let interval_ms = after

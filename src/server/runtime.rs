@@ -118,6 +118,7 @@ impl Runtime {
         let mut rule_opts = self.rules.options();
         rule_opts.eval_interval_ms = cfg.global.evaluation_interval.as_millis() as i64;
         rule_opts.external_labels = external_labels_of(&cfg);
+        rule_opts.query_offset_ms = cfg.global.rule_query_offset.as_millis() as i64;
         self.rules
             .load_with_options(&rule_files, Some(rule_opts))
             .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))?;

@@ -7,6 +7,7 @@ mod blocks_crash;
 mod blocks_import;
 mod blocks_paths;
 mod browser;
+mod config_compat;
 mod ingest_interop;
 mod promql_diff;
 mod remote_write_input;
