@@ -288,3 +288,34 @@ fn bearer_token_file_and_dropped_alertmanagers() {
     assert_eq!(cap.auth.lock().clone(), ["Bearer t0ken"]);
     n.stop();
 }
+
+#[test]
+fn shutdown_abandons_a_request_the_alertmanager_never_answers() {
+    // Accepts connections and never answers; the Alertmanager timeout is an hour.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().take(4).flatten() {
+            h.lock().push(s);
+        }
+    });
+    let yaml = format!(
+        "alerting:\n  alertmanagers:\n    - timeout: 1h\n      static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+    );
+    let n = Notifier::new(NotifierOptions { attempts: 1, ..Default::default() });
+    n.apply(NotifierConfig::from_config(&Config::parse(&yaml, "p.yml").unwrap()).unwrap());
+    n.send(vec![alert(1)]);
+    assert!(wait_until(20, || !held.lock().is_empty()), "request under way");
+    // shutdown returns within its drain bound although the request would wait an hour; the
+    // 60 s below is only a liveness bound for the test, far above the 200 ms asked for.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let n2 = n.clone();
+    std::thread::spawn(move || {
+        n2.shutdown(Duration::from_millis(200));
+        let _ = tx.send(());
+    });
+    assert!(rx.recv_timeout(Duration::from_secs(60)).is_ok(), "shutdown did not return");
+    assert_eq!(n.dropped(), 1);
+}

@@ -66,6 +66,13 @@ pub(super) fn run(inner: Arc<Inner>) {
     }
 }
 
+/// Resolves once shutdown was asked for and its deadline has passed (checked every 50 ms).
+async fn deadline_passed(inner: &Inner) {
+    while !past_deadline(inner) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn post_with_retries(ep: &Endpoint, body: &str, attempts: usize, inner: &Inner) -> bool {
     for attempt in 0..attempts.max(1) {
         if past_deadline(inner) {
@@ -78,13 +85,17 @@ async fn post_with_retries(ep: &Endpoint, body: &str, attempts: usize, inner: &I
         if let Some(a) = &ep.auth {
             req = req.header("authorization", a);
         }
-        let res = req
+        let send = req
             .header("content-type", "application/json")
             .header("user-agent", concat!("Cairn/", env!("CARGO_PKG_VERSION")))
             .timeout(timeout)
             .body(body.to_string())
-            .send()
-            .await;
+            .send();
+        // A request already under way when shutdown starts is abandoned at the drain deadline.
+        let res = tokio::select! {
+            r = send => r,
+            _ = deadline_passed(inner) => return false,
+        };
         match res {
             Ok(r) if r.status().is_success() => return true,
             Ok(r) => tracing::warn!(url = %ep.url, status = %r.status(), "Alertmanager rejected alerts"),
