@@ -14,6 +14,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start; the size of the `serve` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server: scrape, receive remote-write, answer PromQL over the HTTP API.
@@ -106,6 +108,34 @@ pub struct ServeArgs {
     /// WAL fsync policy: `always`, or an interval in ms between fsyncs.
     #[arg(long = "wal-fsync", default_value = "1000")]
     pub wal_fsync: String,
+
+    /// The URL Cairn is reached under (alerts' generatorURL). Default: http://<listen>.
+    #[arg(long = "web.external-url")]
+    pub external_url: Option<String>,
+
+    /// Accepted for compatibility; reload (`POST /-/reload`) and quit are always enabled.
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
+
+    /// Alerts queued for the Alertmanagers before the oldest are dropped.
+    #[arg(long = "alertmanager.notification-queue-capacity", default_value_t = 10_000)]
+    pub notification_queue_capacity: usize,
+
+    /// Minimum time between two notifications of the same firing alert.
+    #[arg(long = "rules.alert.resend-delay", default_value = "1m")]
+    pub alert_resend_delay: String,
+
+    /// Longest outage after which `for` state restored at start is not trusted.
+    #[arg(long = "rules.alert.for-outage-tolerance", default_value = "1h")]
+    pub alert_for_outage_tolerance: String,
+
+    /// Minimum time left of an alert's `for` after a restore.
+    #[arg(long = "rules.alert.for-grace-period", default_value = "10m")]
+    pub alert_for_grace_period: String,
+
+    /// Accepted for compatibility (Prometheus feature flags); logged and otherwise ignored.
+    #[arg(long = "enable-feature", value_delimiter = ',')]
+    pub enable_feature: Vec<String>,
 }
 
 impl ServeArgs {
@@ -124,6 +154,13 @@ impl ServeArgs {
             ("query.max-samples".into(), self.query_max_samples.to_string()),
             ("query.max-concurrency".into(), self.query_max_concurrency.to_string()),
             ("wal-fsync".into(), self.wal_fsync.clone()),
+            ("web.external-url".into(), self.external_url.clone().unwrap_or_default()),
+            ("web.enable-lifecycle".into(), "true".into()),
+            ("alertmanager.notification-queue-capacity".into(), self.notification_queue_capacity.to_string()),
+            ("rules.alert.resend-delay".into(), self.alert_resend_delay.clone()),
+            ("rules.alert.for-outage-tolerance".into(), self.alert_for_outage_tolerance.clone()),
+            ("rules.alert.for-grace-period".into(), self.alert_for_grace_period.clone()),
+            ("enable-feature".into(), self.enable_feature.join(",")),
         ]
     }
 }
@@ -143,6 +180,11 @@ mod tests {
             "--web.listen-address=127.0.0.1:1",
             "--web.enable-admin-api",
             "--web.enable-remote-write-receiver",
+            "--web.enable-lifecycle",
+            "--web.external-url=http://prom.example:9090/",
+            "--alertmanager.notification-queue-capacity=50",
+            "--rules.alert.resend-delay=5s",
+            "--enable-feature=expand-external-labels,memory-snapshot-on-shutdown",
         ])
         .unwrap();
         let Command::Serve(a) = cli.command else { panic!("expected serve") };
@@ -150,6 +192,10 @@ mod tests {
         assert_eq!(a.data, PathBuf::from("/d"));
         assert_eq!(a.listen, "127.0.0.1:1");
         assert!(a.enable_admin_api);
+        assert_eq!(a.external_url.as_deref(), Some("http://prom.example:9090/"));
+        assert_eq!(a.notification_queue_capacity, 50);
+        assert_eq!(a.alert_resend_delay, "5s");
+        assert_eq!(a.enable_feature, ["expand-external-labels", "memory-snapshot-on-shutdown"]);
     }
 
     #[test]

@@ -146,12 +146,31 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }));
 
     let external = external_labels_of(&cfg);
-    let notifier = Notifier::new(NotifierOptions::default());
+    for f in &args.enable_feature {
+        tracing::warn!(feature = %f, "--enable-feature is accepted for compatibility and ignored");
+    }
+    let notifier = Notifier::new(NotifierOptions {
+        queue_capacity: args.notification_queue_capacity.max(1),
+        ..NotifierOptions::default()
+    });
+    let resend_delay_ms = parse_flag_duration("rules.alert.resend-delay", &args.alert_resend_delay)?;
+    let outage_tolerance_ms =
+        parse_flag_duration("rules.alert.for-outage-tolerance", &args.alert_for_outage_tolerance)?;
+    let for_grace_period_ms =
+        parse_flag_duration("rules.alert.for-grace-period", &args.alert_for_grace_period)?;
+    let external_url = args
+        .external_url
+        .clone()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("http://{}", args.listen));
     let rules = Arc::new(RuleManager::new(
         ManagerOptions {
             eval_interval_ms: cfg.global.evaluation_interval.as_millis() as i64,
             external_labels: external.clone(),
-            external_url: format!("http://{}", args.listen),
+            external_url,
+            resend_delay_ms,
+            outage_tolerance_ms,
+            for_grace_period_ms,
             ..ManagerOptions::default()
         },
         Arc::new(EngineQuerier { engine: (*engine).clone(), storage: Arc::new(db.clone()) }),

@@ -288,9 +288,22 @@ async fn serve_sends_to_alertmanager_behind_basic_auth() {
         ),
     )
     .unwrap();
-    let cairn = CairnServer::start(&["--config", cfg.to_str().unwrap()]).await;
+    // Prometheus's flags as a start script would pass them.
+    let cairn = CairnServer::start(&[
+        "--config.file",
+        cfg.to_str().unwrap(),
+        "--web.enable-lifecycle",
+        "--web.external-url=http://cairn.example:9090/",
+        "--rules.alert.resend-delay=1m",
+        "--alertmanager.notification-queue-capacity=100",
+        "--enable-feature=expand-external-labels",
+    ])
+    .await;
     let got = wait_for_alerts(&am, &["Kept", "Noisy", "Rewritten"]);
     assert_eq!(got["Rewritten"]["team"], "db", "no relabeling configured");
+    let alerts = am.alerts().unwrap();
+    let generator = alerts[0]["generatorURL"].as_str().unwrap();
+    assert_eq!(generator, "http://cairn.example:9090/graph?g0.expr=vector%281%29&g0.tab=1");
     cairn.stop();
 }
 
