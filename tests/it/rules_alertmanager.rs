@@ -3,9 +3,9 @@
 //! threads) goes pending → firing → reaches Alertmanager's `/api/v2/alerts` with the right
 //! labels and annotations → resolves there when the condition clears. Through `cairn serve`
 //! with a Prometheus-style config: external labels on the received alerts,
-//! `alert_relabel_configs` dropping and rewriting alerts, an Alertmanager found by file SD (and
-//! one dropped by `relabel_configs`, listed by `/api/v1/alertmanagers`), and an Alertmanager
-//! behind basic auth. Every wait is bounded.
+//! `alert_relabel_configs` dropping and rewriting alerts, an Alertmanager found by file SD while
+//! Cairn runs (and one dropped by `relabel_configs`, listed by `/api/v1/alertmanagers`), an
+//! Alertmanager behind basic auth, and one behind TLS. Every wait is bounded.
 
 use crate::support::CairnServer;
 use crate::support::peers::{AM_PASSWORD, AM_USER, Alertmanager};
@@ -208,11 +208,6 @@ async fn serve_sends_to_file_sd_alertmanager_with_external_labels_and_alert_rela
     let Some(am) = Alertmanager::start(false) else { return };
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("am")).unwrap();
-    std::fs::write(
-        dir.path().join("am/local.json"),
-        format!(r#"[{{"targets": ["127.0.0.1:{}"]}}]"#, am.port),
-    )
-    .unwrap();
     std::fs::write(dir.path().join("rules.yml"), SERVE_RULES).unwrap();
     let cfg = dir.path().join("prometheus.yml");
     std::fs::write(
@@ -246,7 +241,17 @@ alerting:
 "#,
     )
     .unwrap();
-    let cairn = CairnServer::start(&["--config", cfg.to_str().unwrap()]).await;
+    // Firing alerts are re-sent every second, so an Alertmanager found later gets them soon.
+    let cairn =
+        CairnServer::start(&["--config", cfg.to_str().unwrap(), "--rules.alert.resend-delay=1s"]).await;
+    let ams = cairn.get_json("/api/v1/alertmanagers").await;
+    assert_eq!(ams["data"]["activeAlertmanagers"], serde_json::json!([]), "no file-SD file yet");
+    // The Alertmanager appears in a file-SD file while Cairn runs.
+    std::fs::write(
+        dir.path().join("am/local.json"),
+        format!(r#"[{{"targets": ["127.0.0.1:{}"]}}]"#, am.port),
+    )
+    .unwrap();
 
     let got = wait_for_alerts(&am, &["Kept", "Rewritten"]);
     // The three alerts of one evaluation go out in one batch: Noisy would be here by now.
