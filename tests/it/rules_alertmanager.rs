@@ -5,7 +5,8 @@
 //! with a Prometheus-style config: external labels on the received alerts,
 //! `alert_relabel_configs` dropping and rewriting alerts, an Alertmanager found by file SD while
 //! Cairn runs (and one dropped by `relabel_configs`, listed by `/api/v1/alertmanagers`), an
-//! Alertmanager behind basic auth, and one behind TLS. Every wait is bounded.
+//! Alertmanager behind basic auth, one behind TLS, and the whole chain with node_exporter
+//! (scrape → recording rule → alert → Alertmanager). Every wait is bounded.
 
 use crate::support::CairnServer;
 use crate::support::peers::{AM_PASSWORD, AM_USER, Alertmanager};
@@ -362,4 +363,67 @@ fn tls_alertmanager_checked_against_ca_file_and_server_name() {
     insecure.send(vec![alert]);
     wait_for("sent without verification", 30, || (sent_and_errors(&insecure).0 == 1.0).then_some(()));
     insecure.stop();
+}
+
+/// The whole chain with Debian's programs and a config written as for Prometheus: Cairn scrapes
+/// node_exporter, a recording rule and an alert read the scraped series, and the alert reaches
+/// Alertmanager with the target's labels, the external labels and its templated annotation.
+#[tokio::test]
+async fn serve_scrapes_node_exporter_and_alerts_alertmanager() {
+    let Some((_node, node_addr)) = crate::support::peers::start_node_exporter() else { return };
+    let Some(am) = Alertmanager::start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("node.rules.yml"),
+        r#"
+groups:
+  - name: node
+    rules:
+      - record: job:node_cpu_seconds:count
+        expr: count by (job) (node_cpu_seconds_total)
+      - alert: NodeExporterUp
+        expr: up{job="node"} == 1 and on(job) job:node_cpu_seconds:count > 0
+        labels:
+          severity: info
+        annotations:
+          summary: 'node_exporter on {{ $labels.instance }} is up (value {{ $value }})'
+"#,
+    )
+    .unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+  external_labels:
+    monitor: 'e2e'
+rule_files:
+  - '*.rules.yml'
+alerting:
+  alertmanagers:
+  - static_configs:
+    - targets: ['127.0.0.1:{}']
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ['{node_addr}']
+"#,
+            am.port
+        ),
+    )
+    .unwrap();
+    let cairn = CairnServer::start(&["--config.file", cfg.to_str().unwrap()]).await;
+    let got = wait_for_alerts(&am, &["NodeExporterUp"]);
+    let labels = &got["NodeExporterUp"];
+    assert_eq!(labels["instance"], node_addr.as_str(), "{labels}");
+    assert_eq!(labels["job"], "node");
+    assert_eq!(labels["monitor"], "e2e");
+    assert_eq!(labels["severity"], "info");
+    let alerts = am.alerts().unwrap();
+    let summary = alerts[0]["annotations"]["summary"].as_str().unwrap();
+    assert_eq!(summary, format!("node_exporter on {node_addr} is up (value 1)"));
+    cairn.stop();
 }
