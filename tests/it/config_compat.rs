@@ -2,7 +2,8 @@
 //! its README): Cairn's loader and Prometheus 2.42's `promtool check config` agree on every
 //! good and bad file; `cairn serve --config` starts with each good file (and what it shows
 //! matches the file) and refuses each bad one naming the file; stricter and unsupported files
-//! are refused with their reason; files with keys of later Prometheus releases load.
+//! are refused with their reason; files with keys of later Prometheus releases load; a reload
+//! applies alerting changes and a refused key keeps the running configuration.
 //! promtool comes from the Debian package `prometheus` (a failure under `CI` when missing).
 
 use crate::support::CairnServer;
@@ -218,4 +219,43 @@ async fn serve_starts_with_each_good_file() {
         }
         server.stop();
     }
+}
+
+#[tokio::test]
+async fn reload_applies_alerting_changes_and_refuses_unsupported_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    let alerting = |relabel: &str| {
+        format!(
+            "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['am-1:9093', 'am-2:9093']\n{relabel}"
+        )
+    };
+    std::fs::write(&cfg, alerting("")).unwrap();
+    let server =
+        CairnServer::start(&["--config.file", cfg.to_str().unwrap(), "--web.enable-lifecycle"]).await;
+    let count = |v: &serde_json::Value, k: &str| v["data"][k].as_array().unwrap().len();
+    let am = server.get_json("/api/v1/alertmanagers").await;
+    assert_eq!((count(&am, "activeAlertmanagers"), count(&am, "droppedAlertmanagers")), (2, 0));
+    let reload = || async {
+        let r = crate::support::http_client().post(server.url("/-/reload")).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+
+    std::fs::write(
+        &cfg,
+        alerting("      relabel_configs:\n        - source_labels: [__address__]\n          regex: 'am-2:.*'\n          action: drop\n"),
+    )
+    .unwrap();
+    assert_eq!(reload().await.0, 200);
+    let am = server.get_json("/api/v1/alertmanagers").await;
+    assert_eq!((count(&am, "activeAlertmanagers"), count(&am, "droppedAlertmanagers")), (1, 1));
+
+    // A refused key: the reload fails naming it, and the previous Alertmanagers stay.
+    std::fs::write(&cfg, format!("{}      oauth2: {{client_id: a}}\n", alerting(""))).unwrap();
+    let (status, body) = reload().await;
+    assert_ne!(status, 200);
+    assert!(body.contains("oauth2 is not supported by Cairn"), "{body}");
+    let am = server.get_json("/api/v1/alertmanagers").await;
+    assert_eq!((count(&am, "activeAlertmanagers"), count(&am, "droppedAlertmanagers")), (1, 1));
+    server.stop();
 }
