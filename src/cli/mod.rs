@@ -47,6 +47,8 @@ pub enum Command {
 pub enum CheckCommand {
     /// Check rule files (like `promtool check rules`).
     Rules { files: Vec<PathBuf> },
+    /// Check configuration files and the rule files they name (like `promtool check config`).
+    Config { files: Vec<PathBuf> },
 }
 
 #[derive(Subcommand, Debug)]

@@ -71,6 +71,17 @@ pub fn read_config(path: &Option<PathBuf>, listen: &str) -> Result<(Config, Stri
     }
 }
 
+/// Everything [`Runtime::apply`] checks, without applying anything: the file itself, the
+/// scrape targets (TLS and secret files read), the Alertmanagers, and every rule file the
+/// `rule_files` patterns match (parsed). Returns the configuration and those rule files.
+pub fn check_config(path: &std::path::Path) -> Result<(Config, Vec<PathBuf>), String> {
+    let cfg = Config::load(path).map_err(|e| e.to_string())?;
+    build_targets(&cfg)?;
+    NotifierConfig::from_config(&cfg)?;
+    let rule_files = RuleManager::expand_globs(&cfg.base_dir, &cfg.rule_files)?;
+    Ok((cfg, rule_files))
+}
+
 pub fn external_labels_of(cfg: &Config) -> Labels {
     Labels::from_pairs(cfg.global.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())))
 }

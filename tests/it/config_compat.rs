@@ -259,3 +259,48 @@ async fn reload_applies_alerting_changes_and_refuses_unsupported_keys() {
     assert_eq!((count(&am, "activeAlertmanagers"), count(&am, "droppedAlertmanagers")), (1, 1));
     server.stop();
 }
+
+/// `cairn check config FILE` succeeded?
+fn cairn_check_accepts(file: &Path) -> bool {
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["check", "config"])
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run cairn check config")
+        .success()
+}
+
+#[test]
+fn check_config_command_agrees_with_promtool() {
+    let promtool = require("promtool", "prometheus");
+    for f in fixtures("good") {
+        assert!(cairn_check_accepts(&f), "cairn check config refused {}", f.display());
+    }
+    for f in fixtures("bad").into_iter().chain(fixtures("stricter")).chain(fixtures("unsupported")) {
+        assert!(!cairn_check_accepts(&f), "cairn check config accepted {}", f.display());
+    }
+    // The rule files a configuration names are checked too, as promtool does.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.rules.yml"),
+        "groups:\n  - name: g\n    rules:\n      - record: 'not a name'\n        expr: up\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(&cfg, "rule_files: ['*.rules.yml']\n").unwrap();
+    assert!(!cairn_check_accepts(&cfg));
+    if let Some(p) = &promtool {
+        assert!(!promtool_accepts(p, &cfg), "promtool agrees the rule file is bad");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["check", "config"])
+        .arg(fixture_dir("good").join("full.yml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("full.yml is valid prometheus config file syntax"), "{text}");
+    assert!(text.contains("rules/recording.yml") && text.contains("SUCCESS: 1 rules found"), "{text}");
+    assert!(text.contains("WARNING: remote_write is accepted but ignored"), "{text}");
+}
