@@ -117,3 +117,17 @@ fn rule_query_offset_and_string_like_secrets() {
     assert_eq!((b.username.as_str(), b.password.as_deref()), ("1234", Some("yes")));
     assert_eq!(c.scrape_configs[0].tls_config.server_name.as_deref(), Some("10"));
 }
+
+#[test]
+fn yaml_anchors_aliases_and_merge_keys() {
+    let c = parse(
+        "scrape_configs:\n  - job_name: a\n    relabel_configs: &common\n      - source_labels: [__address__]\n        target_label: host\n  - &tmpl\n    job_name: b\n    scrape_interval: 30s\n    relabel_configs: *common\n  - <<: *tmpl\n    job_name: c\n",
+    )
+    .unwrap();
+    let jobs: Vec<(&str, String, usize)> = c
+        .scrape_configs
+        .iter()
+        .map(|s| (s.job(), s.scrape_interval.to_string(), s.relabel_configs.len()))
+        .collect();
+    assert_eq!(jobs, [("a", "1m".into(), 1), ("b", "30s".into(), 1), ("c", "30s".into(), 1)]);
+}

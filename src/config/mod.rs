@@ -35,7 +35,7 @@ pub use scrape::{ByteSize, FileSdConfig, ScrapeConfig, StaticConfig};
 
 use crate::ingest::exposition::ScrapeProtocol;
 use crate::ingest::remote::write::is_valid_label_name;
-use unsupported::{Accepted, warn_accepted};
+use unsupported::Accepted;
 
 /// Why a configuration file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -264,7 +264,7 @@ impl Config {
     /// Prometheus's defaulting and validation, in its order.
     fn resolve(&mut self) -> Result<(), String> {
         self.resolve_storage()?;
-        self.warn_ignored_keys();
+        unsupported::warn_ignored_keys(self);
         let g = &mut self.global;
         if g.scrape_interval.is_zero() {
             g.scrape_interval = one_minute();
@@ -409,84 +409,6 @@ impl Config {
             *cairn = w;
         }
         Ok(())
-    }
-
-    /// Warnings for keys Prometheus has and Cairn accepts without acting on them.
-    fn warn_ignored_keys(&mut self) {
-        let w = &mut self.warnings;
-        warn_accepted(w, &self.tracing, "tracing", "", "Cairn exports no traces");
-        warn_accepted(w, &self.storage.exemplars, "storage.exemplars", "", "Cairn stores no exemplars");
-        let g = &self.global;
-        for (f, k, why) in [
-            (&g.target_limit, "target_limit", "the number of targets is not limited"),
-            (&g.keep_dropped_targets, "keep_dropped_targets", "all dropped targets are kept"),
-            (&g.scrape_failure_log_file, "scrape_failure_log_file", "Cairn writes no scrape failure log"),
-            (&g.metric_name_validation_scheme, "metric_name_validation_scheme", "Cairn accepts UTF-8 names"),
-            (&g.metric_name_escaping_scheme, "metric_name_escaping_scheme", "names are not escaped"),
-            (
-                &g.always_scrape_classic_histograms,
-                "always_scrape_classic_histograms",
-                "classic histograms are always scraped",
-            ),
-            (
-                &g.convert_classic_histograms_to_nhcb,
-                "convert_classic_histograms_to_nhcb",
-                "Cairn has no native histograms",
-            ),
-        ] {
-            warn_accepted(w, f, k, "global.", why);
-        }
-        for sc in &self.scrape_configs {
-            let whose = format!("job {:?}: ", sc.job());
-            for (f, k, why) in [
-                (&sc.target_limit, "target_limit", "the number of targets is not limited"),
-                (&sc.keep_dropped_targets, "keep_dropped_targets", "all dropped targets are kept"),
-                (
-                    &sc.native_histogram_bucket_limit,
-                    "native_histogram_bucket_limit",
-                    "Cairn has no native histograms",
-                ),
-                (
-                    &sc.native_histogram_min_bucket_factor,
-                    "native_histogram_min_bucket_factor",
-                    "Cairn has no native histograms",
-                ),
-                (
-                    &sc.scrape_classic_histograms,
-                    "scrape_classic_histograms",
-                    "classic histograms are always scraped",
-                ),
-                (
-                    &sc.always_scrape_classic_histograms,
-                    "always_scrape_classic_histograms",
-                    "classic histograms are always scraped",
-                ),
-                (
-                    &sc.convert_classic_histograms_to_nhcb,
-                    "convert_classic_histograms_to_nhcb",
-                    "Cairn has no native histograms",
-                ),
-                (
-                    &sc.scrape_failure_log_file,
-                    "scrape_failure_log_file",
-                    "Cairn writes no scrape failure log",
-                ),
-                (
-                    &sc.metric_name_validation_scheme,
-                    "metric_name_validation_scheme",
-                    "Cairn accepts UTF-8 names",
-                ),
-                (&sc.metric_name_escaping_scheme, "metric_name_escaping_scheme", "names are not escaped"),
-            ] {
-                warn_accepted(w, f, k, &whose, why);
-            }
-            if sc.track_timestamps_staleness {
-                w.push(format!(
-                    "line {}: {whose}track_timestamps_staleness is accepted but ignored: samples with explicit timestamps get no stale markers",
-                    sc.line()
-                ));
-            }
-        }
     }
 
     /// Rule file patterns resolved against the configuration file's directory.

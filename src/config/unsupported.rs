@@ -1,12 +1,14 @@
 //! Prometheus configuration keys Cairn does not act on, and what it does with each: a key whose
 //! absence of effect a user would not notice is accepted with a warning naming its line
-//! ([`Accepted`] fields, checked by [`warn_accepted`]); a key whose absence of effect would
+//! ([`Accepted`] fields, checked by `warn_ignored_keys`); a key whose absence of effect would
 //! silently change what is scraped or sent (other service discovery, proxies, OAuth 2) is a
 //! startup error explaining that Cairn does not support it ([`explain_unknown_field`] rewrites
 //! serde's "unknown field" for those). Every other unknown key stays a plain error.
 
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
+
+use super::Config;
 
 /// A key accepted for compatibility and not acted on; present = the user wrote it.
 pub type Accepted = Option<Spanned<IgnoredAny>>;
@@ -83,6 +85,76 @@ pub fn explain_unknown_field(message: String) -> String {
 pub fn warn_accepted(warnings: &mut Vec<String>, field: &Accepted, key: &str, whose: &str, why: &str) {
     if let Some(s) = field {
         warnings.push(format!("line {}: {whose}{key} is accepted but ignored: {why}", s.referenced.line()));
+    }
+}
+
+/// Warnings (into `cfg.warnings`) for keys Prometheus has and Cairn accepts without acting on.
+pub(super) fn warn_ignored_keys(cfg: &mut Config) {
+    let w = &mut cfg.warnings;
+    warn_accepted(w, &cfg.tracing, "tracing", "", "Cairn exports no traces");
+    warn_accepted(w, &cfg.storage.exemplars, "storage.exemplars", "", "Cairn stores no exemplars");
+    let g = &cfg.global;
+    for (f, k, why) in [
+        (&g.target_limit, "target_limit", "the number of targets is not limited"),
+        (&g.keep_dropped_targets, "keep_dropped_targets", "all dropped targets are kept"),
+        (&g.scrape_failure_log_file, "scrape_failure_log_file", "Cairn writes no scrape failure log"),
+        (&g.metric_name_validation_scheme, "metric_name_validation_scheme", "Cairn accepts UTF-8 names"),
+        (&g.metric_name_escaping_scheme, "metric_name_escaping_scheme", "names are not escaped"),
+        (
+            &g.always_scrape_classic_histograms,
+            "always_scrape_classic_histograms",
+            "classic histograms are always scraped",
+        ),
+        (
+            &g.convert_classic_histograms_to_nhcb,
+            "convert_classic_histograms_to_nhcb",
+            "Cairn has no native histograms",
+        ),
+    ] {
+        warn_accepted(w, f, k, "global.", why);
+    }
+    for sc in &cfg.scrape_configs {
+        let whose = format!("job {:?}: ", sc.job());
+        for (f, k, why) in [
+            (&sc.target_limit, "target_limit", "the number of targets is not limited"),
+            (&sc.keep_dropped_targets, "keep_dropped_targets", "all dropped targets are kept"),
+            (
+                &sc.native_histogram_bucket_limit,
+                "native_histogram_bucket_limit",
+                "Cairn has no native histograms",
+            ),
+            (
+                &sc.native_histogram_min_bucket_factor,
+                "native_histogram_min_bucket_factor",
+                "Cairn has no native histograms",
+            ),
+            (
+                &sc.scrape_classic_histograms,
+                "scrape_classic_histograms",
+                "classic histograms are always scraped",
+            ),
+            (
+                &sc.always_scrape_classic_histograms,
+                "always_scrape_classic_histograms",
+                "classic histograms are always scraped",
+            ),
+            (
+                &sc.convert_classic_histograms_to_nhcb,
+                "convert_classic_histograms_to_nhcb",
+                "Cairn has no native histograms",
+            ),
+            (&sc.scrape_failure_log_file, "scrape_failure_log_file", "Cairn writes no scrape failure log"),
+            (&sc.metric_name_validation_scheme, "metric_name_validation_scheme", "Cairn accepts UTF-8 names"),
+            (&sc.metric_name_escaping_scheme, "metric_name_escaping_scheme", "names are not escaped"),
+        ] {
+            warn_accepted(w, f, k, &whose, why);
+        }
+        if sc.track_timestamps_staleness {
+            w.push(format!(
+                "line {}: {whose}track_timestamps_staleness is accepted but ignored: samples with explicit timestamps get no stale markers",
+                sc.line()
+            ));
+        }
     }
 }
 
