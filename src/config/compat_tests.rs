@@ -131,3 +131,20 @@ fn yaml_anchors_aliases_and_merge_keys() {
         .collect();
     assert_eq!(jobs, [("a", "1m".into(), 1), ("b", "30s".into(), 1), ("c", "30s".into(), 1)]);
 }
+
+#[test]
+fn external_labels_expand_like_prometheus_feature_flag() {
+    let mut c = parse(
+        "global:\n  external_labels:\n    host: '${HOST}-x'\n    dc: $DC\n    gone: $UNSET\n    money: 'a$$b'\n    tail: 'end$'\n",
+    )
+    .unwrap();
+    let env = |k: &str| match k {
+        "HOST" => Some("h1".to_string()),
+        "DC" => Some("eu".to_string()),
+        _ => None,
+    };
+    c.expand_external_labels(&env);
+    let got: Vec<(&str, &str)> =
+        c.global.external_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(got, [("dc", "eu"), ("host", "h1-x"), ("money", "a$b"), ("tail", "end$")]);
+}

@@ -411,10 +411,52 @@ impl Config {
         Ok(())
     }
 
+    /// Prometheus's `--enable-feature=expand-external-labels`: `$NAME` and `${NAME}` in
+    /// `global.external_labels` values replaced by `env(NAME)` (unset = empty; `$$` = `$`);
+    /// labels left empty are dropped.
+    pub fn expand_external_labels(&mut self, env: &dyn Fn(&str) -> Option<String>) {
+        let labels = std::mem::take(&mut self.global.external_labels);
+        for (k, v) in labels {
+            let v = expand_env(&v, env);
+            if !v.is_empty() {
+                self.global.external_labels.insert(k, v);
+            }
+        }
+    }
+
     /// Rule file patterns resolved against the configuration file's directory.
     pub fn rule_file_paths(&self) -> Vec<PathBuf> {
         self.rule_files.iter().map(|f| self.base_dir.join(f)).collect()
     }
+}
+
+/// Go's `os.Expand` as Prometheus uses it for external labels.
+fn expand_env(s: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        if let Some(braced) = after.strip_prefix('{')
+            && let Some(end) = braced.find('}')
+        {
+            out.push_str(&env(&braced[..end]).unwrap_or_default());
+            rest = &braced[end + 1..];
+        } else if let Some(r) = after.strip_prefix('$') {
+            out.push('$');
+            rest = r;
+        } else {
+            let n = after.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
+            if n == 0 {
+                out.push('$');
+            } else {
+                out.push_str(&env(&after[..n]).unwrap_or_default());
+            }
+            rest = &after[n..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A list or map where go-yaml reads `key:` with no value (null) as empty, as Prometheus does

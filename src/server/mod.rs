@@ -146,7 +146,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }));
 
     let external = external_labels_of(&cfg);
-    for f in &args.enable_feature {
+    let expand_external_labels = args.enable_feature.iter().any(|f| f == "expand-external-labels");
+    for f in args.enable_feature.iter().filter(|f| *f != "expand-external-labels") {
         tracing::warn!(feature = %f, "--enable-feature is accepted for compatibility and ignored");
     }
     let notifier = Notifier::new(NotifierOptions {
@@ -183,7 +184,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(RwLock::new(ReloadStatus { success: true, time_rfc3339: rfc3339(now_ms()) }));
     let external_labels = Arc::new(RwLock::new(external));
     let ingest_limits = Arc::new(RwLock::new(cfg.cairn.limits.ingest_limits()));
-    let runtime = Arc::new(Runtime::new(
+    let mut runtime = Runtime::new(
         args.config.clone(),
         args.listen.clone(),
         scrape.clone(),
@@ -193,7 +194,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         reload_status.clone(),
         external_labels.clone(),
         ingest_limits.clone(),
-    ));
+    );
+    runtime.expand_external_labels = expand_external_labels;
+    let runtime = Arc::new(runtime);
     runtime.apply(cfg, cfg_text).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     register_collectors(&registry, &db, &runtime);
 

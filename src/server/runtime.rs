@@ -46,6 +46,8 @@ pub struct Runtime {
     pub reload_status: Arc<RwLock<ReloadStatus>>,
     pub external_labels: Arc<RwLock<Labels>>,
     pub ingest_limits: Arc<RwLock<IngestLimits>>,
+    /// `--enable-feature=expand-external-labels`: environment variables in external labels.
+    pub expand_external_labels: bool,
     current: RwLock<Option<Config>>,
     /// Serialises reloads (SIGHUP, HTTP, file-SD refresh).
     reload_lock: Mutex<()>,
@@ -109,6 +111,7 @@ impl Runtime {
             reload_status,
             external_labels,
             ingest_limits,
+            expand_external_labels: false,
             current: RwLock::new(None),
             reload_lock: Mutex::new(()),
             file_sd_state: Mutex::new(Vec::new()),
@@ -117,8 +120,11 @@ impl Runtime {
 
     /// Applies an already parsed configuration. Everything is validated before anything
     /// changes; on error the running configuration is untouched.
-    pub fn apply(&self, cfg: Config, text: String) -> Result<(), String> {
+    pub fn apply(&self, mut cfg: Config, text: String) -> Result<(), String> {
         let _g = self.reload_lock.lock();
+        if self.expand_external_labels {
+            cfg.expand_external_labels(&|k| std::env::var(k).ok());
+        }
         let (targets, dropped) = build_targets(&cfg)?;
         let notifier_cfg = NotifierConfig::from_config(&cfg)?;
         let mut rule_files = Vec::new();

@@ -289,7 +289,7 @@ async fn serve_sends_to_alertmanager_behind_basic_auth() {
     std::fs::write(
         &cfg,
         format!(
-            "global:\n  evaluation_interval: 1s\nrule_files: ['rules.yml']\nalerting:\n  alertmanagers:\n    - basic_auth:\n        username: {AM_USER}\n        password_file: am-password\n      timeout: 5s\n      static_configs:\n        - targets: ['127.0.0.1:{}']\n",
+            "global:\n  evaluation_interval: 1s\n  external_labels:\n    home: '${{HOME}}'\nrule_files: ['rules.yml']\nalerting:\n  alertmanagers:\n    - basic_auth:\n        username: {AM_USER}\n        password_file: am-password\n      timeout: 5s\n      static_configs:\n        - targets: ['127.0.0.1:{}']\n",
             am.port
         ),
     )
@@ -310,6 +310,11 @@ async fn serve_sends_to_alertmanager_behind_basic_auth() {
     let alerts = am.alerts().unwrap();
     let generator = alerts[0]["generatorURL"].as_str().unwrap();
     assert_eq!(generator, "http://cairn.example:9090/graph?g0.expr=vector%281%29&g0.tab=1");
+    // expand-external-labels: `${HOME}` became the server's environment value.
+    match std::env::var("HOME").ok().filter(|h| !h.is_empty()) {
+        Some(home) => assert_eq!(got["Kept"]["home"], home.as_str()),
+        None => assert!(got["Kept"].get("home").is_none()),
+    }
     cairn.stop();
 }
 
