@@ -148,3 +148,17 @@ fn external_labels_expand_like_prometheus_feature_flag() {
         c.global.external_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     assert_eq!(got, [("dc", "eu"), ("host", "h1-x"), ("money", "a$b"), ("tail", "end$")]);
 }
+
+#[test]
+fn sections_written_without_a_value_are_empty() {
+    // go-yaml reads `key:` with nothing under it as the zero value; Prometheus then defaults.
+    let c = parse(
+        "global:\nalerting:\nstorage:\n  tsdb:\nrule_files:\nscrape_configs:\n  - job_name: a\n    tls_config:\n    basic_auth:\n    static_configs:\n      - targets:\n        labels:\ncairn:\n",
+    )
+    .unwrap();
+    assert_eq!(c.global.scrape_interval.to_string(), "1m");
+    assert!(c.alerting.alertmanagers.is_empty() && c.rule_files.is_empty());
+    assert_eq!(c.scrape_configs[0].tls_config, TlsConfig::default());
+    assert!(c.scrape_configs[0].static_configs[0].targets.is_empty());
+    assert_eq!(c.cairn.storage.retention.to_string(), "15d");
+}

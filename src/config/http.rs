@@ -38,7 +38,7 @@ macro_rules! with_http_client {
             pub bearer_token: Option<String>,
             #[serde(default)]
             pub bearer_token_file: Option<String>,
-            #[serde(default)]
+            #[serde(default, deserialize_with = "crate::config::nullable")]
             pub tls_config: $crate::config::http::TlsConfig,
             #[serde(default = "crate::config::http::yes")]
             pub follow_redirects: bool,

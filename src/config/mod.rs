@@ -134,7 +134,7 @@ impl Default for GlobalConfig {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageSection {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub tsdb: TsdbSection,
     /// Cairn stores no exemplars (a warning says so).
     #[serde(default)]
@@ -162,7 +162,7 @@ struct ScrapeConfigsFile {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub global: GlobalConfig,
     #[serde(default, deserialize_with = "crate::config::nullable")]
     pub scrape_configs: Vec<ScrapeConfig>,
@@ -171,17 +171,17 @@ pub struct Config {
     pub scrape_config_files: Vec<String>,
     #[serde(default, deserialize_with = "crate::config::nullable")]
     pub rule_files: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub alerting: AlertingConfig,
     #[serde(default)]
     remote_write: Option<IgnoredAny>,
     #[serde(default)]
     remote_read: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub storage: StorageSection,
     #[serde(default)]
     tracing: Accepted,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub cairn: CairnConfig,
     /// Things accepted but not acted on; the server logs them at load.
     #[serde(skip)]
