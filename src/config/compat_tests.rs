@@ -153,10 +153,11 @@ fn external_labels_expand_like_prometheus_feature_flag() {
 fn sections_written_without_a_value_are_empty() {
     // go-yaml reads `key:` with nothing under it as the zero value; Prometheus then defaults.
     let c = parse(
-        "global:\nalerting:\nstorage:\n  tsdb:\nrule_files:\nscrape_configs:\n  - job_name: a\n    tls_config:\n    basic_auth:\n    static_configs:\n      - targets:\n        labels:\ncairn:\n",
+        "global:\nalerting:\nstorage:\n  tsdb:\nrule_files:\nscrape_configs:\n  - job_name: a\n    scrape_interval:\n    tls_config:\n    basic_auth:\n    static_configs:\n      - targets:\n        labels:\ncairn:\n",
     )
     .unwrap();
     assert_eq!(c.global.scrape_interval.to_string(), "1m");
+    assert_eq!(c.scrape_configs[0].scrape_interval.to_string(), "1m", "null duration inherits");
     assert!(c.alerting.alertmanagers.is_empty() && c.rule_files.is_empty());
     assert_eq!(c.scrape_configs[0].tls_config, TlsConfig::default());
     assert!(c.scrape_configs[0].static_configs[0].targets.is_empty());
