@@ -35,6 +35,9 @@ fn main() {
         Command::Check(CheckCommand::Rules { files }) => {
             std::process::exit(cairn::rules::cli::check_rules_main(&files))
         }
+        Command::Check(CheckCommand::Config { files }) => {
+            std::process::exit(cairn::rules::cli::check_config_main(&files))
+        }
         Command::Test(TestCommand::Rules { files }) => {
             std::process::exit(cairn::rules::cli::test_rules_main(&files))
         }

@@ -14,6 +14,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start; the size of the `serve` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server: scrape, receive remote-write, answer PromQL over the HTTP API.
@@ -45,6 +47,8 @@ pub enum Command {
 pub enum CheckCommand {
     /// Check rule files (like `promtool check rules`).
     Rules { files: Vec<PathBuf> },
+    /// Check configuration files and the rule files they name (like `promtool check config`).
+    Config { files: Vec<PathBuf> },
 }
 
 #[derive(Subcommand, Debug)]
@@ -116,6 +120,30 @@ pub struct ServeArgs {
     /// takes precedence).
     #[arg(long = "log.level", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
     pub log_level: String,
+
+    /// The URL Cairn is reached under (alerts' generatorURL). Default: http://<listen>.
+    #[arg(long = "web.external-url")]
+    pub external_url: Option<String>,
+
+    /// Alerts queued for the Alertmanagers before the oldest are dropped.
+    #[arg(long = "alertmanager.notification-queue-capacity", default_value_t = 10_000)]
+    pub notification_queue_capacity: usize,
+
+    /// Minimum time between two notifications of the same firing alert.
+    #[arg(long = "rules.alert.resend-delay", default_value = "1m")]
+    pub alert_resend_delay: String,
+
+    /// Longest outage after which `for` state restored at start is not trusted.
+    #[arg(long = "rules.alert.for-outage-tolerance", default_value = "1h")]
+    pub alert_for_outage_tolerance: String,
+
+    /// Minimum time left of an alert's `for` after a restore.
+    #[arg(long = "rules.alert.for-grace-period", default_value = "10m")]
+    pub alert_for_grace_period: String,
+
+    /// Accepted for compatibility (Prometheus feature flags); logged and otherwise ignored.
+    #[arg(long = "enable-feature", value_delimiter = ',')]
+    pub enable_feature: Vec<String>,
 }
 
 impl ServeArgs {
@@ -136,6 +164,12 @@ impl ServeArgs {
             ("wal-fsync".into(), self.wal_fsync.clone()),
             ("web.enable-lifecycle".into(), self.enable_lifecycle.to_string()),
             ("log.level".into(), self.log_level.clone()),
+            ("web.external-url".into(), self.external_url.clone().unwrap_or_default()),
+            ("alertmanager.notification-queue-capacity".into(), self.notification_queue_capacity.to_string()),
+            ("rules.alert.resend-delay".into(), self.alert_resend_delay.clone()),
+            ("rules.alert.for-outage-tolerance".into(), self.alert_for_outage_tolerance.clone()),
+            ("rules.alert.for-grace-period".into(), self.alert_for_grace_period.clone()),
+            ("enable-feature".into(), self.enable_feature.join(",")),
         ]
     }
 }
@@ -157,6 +191,10 @@ mod tests {
             "--web.enable-remote-write-receiver",
             "--web.enable-lifecycle",
             "--log.level=warn",
+            "--web.external-url=http://prom.example:9090/",
+            "--alertmanager.notification-queue-capacity=50",
+            "--rules.alert.resend-delay=5s",
+            "--enable-feature=expand-external-labels,memory-snapshot-on-shutdown",
         ])
         .unwrap();
         let Command::Serve(a) = cli.command else { panic!("expected serve") };
@@ -167,6 +205,10 @@ mod tests {
         assert!(a.enable_lifecycle);
         assert_eq!(a.log_level, "warn");
         assert!(Cli::try_parse_from(["cairn", "serve", "--log.level=loud"]).is_err());
+        assert_eq!(a.external_url.as_deref(), Some("http://prom.example:9090/"));
+        assert_eq!(a.notification_queue_capacity, 50);
+        assert_eq!(a.alert_resend_delay, "5s");
+        assert_eq!(a.enable_feature, ["expand-external-labels", "memory-snapshot-on-shutdown"]);
     }
 
     #[test]

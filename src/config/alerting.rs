@@ -4,15 +4,16 @@
 use serde::Deserialize;
 
 use super::duration::PromDuration;
-use super::scrape::{Authorization, BasicAuth, FileSdConfig, StaticConfig, TlsConfig};
+use super::http::with_http_client;
+use super::scrape::{FileSdConfig, StaticConfig};
 use crate::ingest::relabel::RelabelConfig;
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertingConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub alert_relabel_configs: Vec<RelabelConfig>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub alertmanagers: Vec<AlertmanagerConfig>,
 }
 
@@ -28,32 +29,24 @@ fn default_api_version() -> String {
     "v2".into()
 }
 
-/// One `alertmanagers` entry.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertmanagerConfig {
-    #[serde(default)]
-    pub static_configs: Vec<StaticConfig>,
-    #[serde(default)]
-    pub file_sd_configs: Vec<FileSdConfig>,
-    #[serde(default)]
-    pub relabel_configs: Vec<RelabelConfig>,
-    #[serde(default)]
-    pub path_prefix: String,
-    #[serde(default = "default_scheme")]
-    pub scheme: String,
-    #[serde(default = "default_timeout")]
-    pub timeout: PromDuration,
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    #[serde(default)]
-    pub basic_auth: Option<BasicAuth>,
-    #[serde(default)]
-    pub authorization: Option<Authorization>,
-    #[serde(default)]
-    pub bearer_token: Option<String>,
-    #[serde(default)]
-    pub bearer_token_file: Option<String>,
-    #[serde(default)]
-    pub tls_config: TlsConfig,
+with_http_client! {
+    /// One `alertmanagers` entry.
+    #[derive(Clone, Debug, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct AlertmanagerConfig {
+        #[serde(default, deserialize_with = "crate::config::nullable")]
+        pub static_configs: Vec<StaticConfig>,
+        #[serde(default, deserialize_with = "crate::config::nullable")]
+        pub file_sd_configs: Vec<FileSdConfig>,
+        #[serde(default, deserialize_with = "crate::config::nullable")]
+        pub relabel_configs: Vec<RelabelConfig>,
+        #[serde(default)]
+        pub path_prefix: String,
+        #[serde(default = "default_scheme")]
+        pub scheme: String,
+        #[serde(default = "default_timeout")]
+        pub timeout: PromDuration,
+        #[serde(default = "default_api_version")]
+        pub api_version: String,
+    }
 }

@@ -10,9 +10,9 @@ use crate::ingest::limits::IngestLimits;
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CairnConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub storage: StorageSettings,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub limits: LimitsSettings,
 }
 

@@ -99,9 +99,13 @@ impl fmt::Display for PromDuration {
 }
 
 impl<'de> Deserialize<'de> for PromDuration {
+    /// A key written without a value (null) is zero, as go-yaml reads it; the defaulting that
+    /// follows then applies (e.g. `scrape_interval:` alone means the global interval).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        PromDuration::parse(&s).map_err(serde::de::Error::custom)
+        match Option::<String>::deserialize(d)? {
+            None => Ok(PromDuration::default()),
+            Some(s) => PromDuration::parse(&s).map_err(serde::de::Error::custom),
+        }
     }
 }
 

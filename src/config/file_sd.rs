@@ -18,9 +18,9 @@ pub const META_FILEPATH: &str = "__meta_filepath";
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetGroup {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub targets: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub labels: BTreeMap<String, String>,
     /// Where the group came from (file path and index), for identity across reloads.
     #[serde(skip)]
@@ -63,7 +63,8 @@ pub fn parse_file_sd(path: &Path, content: &[u8]) -> Result<Vec<TargetGroup>, Co
                 });
             }
         }
-        if let Some(t) = g.targets.iter().find(|t| t.is_empty() || t.contains('/')) {
+        // Addresses are checked after relabeling (which may rewrite a URL-like target).
+        if let Some(t) = g.targets.iter().find(|t| t.is_empty()) {
             return Err(ConfigError::Invalid {
                 path: name.clone(),
                 message: format!("group {i}: {t:?} is not a valid target address"),
@@ -134,7 +135,8 @@ mod tests {
         let e = parse_file_sd(Path::new("t.yml"), b"- targets: [a:1]\n  extra: 1\n").unwrap_err();
         assert!(e.to_string().contains("extra"), "{e}");
         assert!(parse_file_sd(Path::new("t.txt"), b"[]").is_err());
-        assert!(parse_file_sd(Path::new("t.json"), br#"[{"targets": ["http://a:1/x"]}]"#).is_err());
+        assert!(parse_file_sd(Path::new("t.json"), br#"[{"targets": [""]}]"#).is_err());
+        assert!(parse_file_sd(Path::new("t.json"), br#"[{"targets": ["https://probe.me"]}]"#).is_ok());
     }
 
     #[test]

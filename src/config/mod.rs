@@ -5,9 +5,10 @@
 //!
 //! `remote_write` and `remote_read` are accepted and ignored, each with a warning in
 //! [`Config::warnings`]: a user moving a Prometheus configuration over keeps a loadable file, and
-//! the server logs that Cairn does not forward or federate samples. Everything else Prometheus
-//! knows but Cairn does not (service discovery other than static and file, `storage`, `tracing`,
-//! `oauth2`, ...) is rejected by name.
+//! the server logs that Cairn does not forward or federate samples. Other keys Prometheus knows
+//! and Cairn does not act on are either warned about or refused with an explanation (see
+//! [`unsupported`]); `storage.tsdb.out_of_order_time_window` maps onto the `cairn:` section's
+//! window, and `scrape_config_files` are read at load.
 //!
 //! Does not read rule files or file SD files (see [`file_sd`]), and does not watch for changes.
 
@@ -15,7 +16,10 @@ pub mod alerting;
 pub mod cairn;
 pub mod duration;
 pub mod file_sd;
+pub mod http;
 pub mod scrape;
+pub mod tls;
+pub mod unsupported;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -26,10 +30,12 @@ use serde::de::IgnoredAny;
 pub use alerting::{AlertingConfig, AlertmanagerConfig};
 pub use cairn::{CairnConfig, LimitsSettings, StorageSettings};
 pub use duration::PromDuration;
-pub use scrape::{Authorization, BasicAuth, ByteSize, FileSdConfig, ScrapeConfig, StaticConfig, TlsConfig};
+pub use http::{Authorization, BasicAuth, HttpClientConfig, TlsConfig};
+pub use scrape::{ByteSize, FileSdConfig, ScrapeConfig, StaticConfig};
 
 use crate::ingest::exposition::ScrapeProtocol;
 use crate::ingest::remote::write::is_valid_label_name;
+use unsupported::Accepted;
 
 /// Why a configuration file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -62,12 +68,12 @@ pub struct GlobalConfig {
     pub scrape_timeout: PromDuration,
     #[serde(default = "one_minute")]
     pub evaluation_interval: PromDuration,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub external_labels: BTreeMap<String, String>,
     /// Accepted for compatibility; Cairn has no query log file yet (a warning says so).
     #[serde(default)]
     pub query_log_file: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub scrape_protocols: Option<Vec<String>>,
     #[serde(default)]
     pub body_size_limit: ByteSize,
@@ -79,6 +85,23 @@ pub struct GlobalConfig {
     pub label_name_length_limit: u64,
     #[serde(default)]
     pub label_value_length_limit: u64,
+    /// Offset subtracted from every rule evaluation time (Prometheus 2.53+); 0 = none.
+    #[serde(default)]
+    pub rule_query_offset: PromDuration,
+    #[serde(default)]
+    pub target_limit: Accepted,
+    #[serde(default)]
+    pub keep_dropped_targets: Accepted,
+    #[serde(default)]
+    pub scrape_failure_log_file: Accepted,
+    #[serde(default)]
+    pub metric_name_validation_scheme: Accepted,
+    #[serde(default)]
+    pub metric_name_escaping_scheme: Accepted,
+    #[serde(default)]
+    pub always_scrape_classic_histograms: Accepted,
+    #[serde(default)]
+    pub convert_classic_histograms_to_nhcb: Accepted,
 }
 
 impl Default for GlobalConfig {
@@ -95,27 +118,70 @@ impl Default for GlobalConfig {
             label_limit: 0,
             label_name_length_limit: 0,
             label_value_length_limit: 0,
+            rule_query_offset: PromDuration::default(),
+            target_limit: None,
+            keep_dropped_targets: None,
+            scrape_failure_log_file: None,
+            metric_name_validation_scheme: None,
+            metric_name_escaping_scheme: None,
+            always_scrape_classic_histograms: None,
+            convert_classic_histograms_to_nhcb: None,
         }
     }
+}
+
+/// Prometheus's `storage` section.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    #[serde(default, deserialize_with = "crate::config::nullable")]
+    pub tsdb: TsdbSection,
+    /// Cairn stores no exemplars (a warning says so).
+    #[serde(default)]
+    pub exemplars: Accepted,
+}
+
+/// `storage.tsdb`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsdbSection {
+    /// Mapped onto `cairn.storage.out_of_order_window`.
+    #[serde(default)]
+    pub out_of_order_time_window: Option<PromDuration>,
+}
+
+/// A file named by `scrape_config_files`: only `scrape_configs`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScrapeConfigsFile {
+    #[serde(default)]
+    scrape_configs: Vec<ScrapeConfig>,
 }
 
 /// A loaded, defaulted and validated configuration.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub global: GlobalConfig,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub scrape_configs: Vec<ScrapeConfig>,
-    #[serde(default)]
+    /// Files (a `*` allowed in the last path element) whose `scrape_configs` are appended.
+    #[serde(default, deserialize_with = "crate::config::nullable")]
+    pub scrape_config_files: Vec<String>,
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub rule_files: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub alerting: AlertingConfig,
     #[serde(default)]
     remote_write: Option<IgnoredAny>,
     #[serde(default)]
     remote_read: Option<IgnoredAny>,
+    #[serde(default, deserialize_with = "crate::config::nullable")]
+    pub storage: StorageSection,
     #[serde(default)]
+    tracing: Accepted,
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub cairn: CairnConfig,
     /// Things accepted but not acted on; the server logs them at load.
     #[serde(skip)]
@@ -132,23 +198,57 @@ impl Config {
         let name = path.display().to_string();
         let text =
             std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: name.clone(), source })?;
-        let mut c = Config::parse(&text, &name)?;
-        c.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Config::parse_in(&text, &name, &base)
+    }
+
+    /// Parses configuration text; `path` only names the file in errors. Relative paths
+    /// (`scrape_config_files` now, rule and file-SD files later) resolve against the current
+    /// directory.
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        Config::parse_in(text, path, Path::new(""))
+    }
+
+    /// Parses configuration text whose relative paths resolve against `base_dir`.
+    pub fn parse_in(text: &str, path: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+        let mut c: Config = parse_yaml(text, path)?;
+        c.base_dir = base_dir.to_path_buf();
+        c.load_scrape_config_files(path)?;
+        c.resolve().map_err(|message| ConfigError::Invalid { path: path.to_string(), message })?;
         Ok(c)
     }
 
-    /// Parses configuration text; `path` only names the file in errors.
-    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
-        let mut c: Config = if text.trim().is_empty() {
-            Config::default()
-        } else {
-            serde_saphyr::from_str(text).map_err(|e| ConfigError::Syntax {
-                path: path.to_string(),
-                message: with_enclosing_job(text, e.to_string()),
-            })?
-        };
-        c.resolve().map_err(|message| ConfigError::Invalid { path: path.to_string(), message })?;
-        Ok(c)
+    /// Appends the `scrape_configs` of every file `scrape_config_files` matches, in order.
+    fn load_scrape_config_files(&mut self, path: &str) -> Result<(), ConfigError> {
+        for pattern in self.scrape_config_files.clone() {
+            let invalid = |message: String| ConfigError::Invalid { path: path.to_string(), message };
+            let dir_part = pattern.rsplit_once('/').map_or("", |(d, _)| d);
+            if dir_part.contains(['*', '?', '[']) || pattern.contains(['?', '[']) {
+                return Err(invalid(format!(
+                    "scrape_config_files {pattern:?}: Cairn supports a `*` in the last path element only"
+                )));
+            }
+            let files = file_sd::expand_pattern(&self.base_dir, &pattern)
+                .map_err(|e| invalid(format!("scrape_config_files {pattern:?}: {e}")))?;
+            for f in files {
+                let name = f.display().to_string();
+                let text = std::fs::read_to_string(&f)
+                    .map_err(|source| ConfigError::Io { path: name.clone(), source })?;
+                let file: ScrapeConfigsFile = if text.trim().is_empty() {
+                    ScrapeConfigsFile { scrape_configs: Vec::new() }
+                } else {
+                    serde_saphyr::from_str(&text).map_err(|e| ConfigError::Syntax {
+                        path: name.clone(),
+                        message: unsupported::explain_unknown_field(with_enclosing_job(&text, e.to_string())),
+                    })?
+                };
+                for mut sc in file.scrape_configs {
+                    sc.file = name.clone();
+                    self.scrape_configs.push(sc);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The configuration used when none is given: scrape Cairn itself every 15s.
@@ -163,6 +263,8 @@ impl Config {
 
     /// Prometheus's defaulting and validation, in its order.
     fn resolve(&mut self) -> Result<(), String> {
+        self.resolve_storage()?;
+        unsupported::warn_ignored_keys(self);
         let g = &mut self.global;
         if g.scrape_interval.is_zero() {
             g.scrape_interval = one_minute();
@@ -204,7 +306,11 @@ impl Config {
         let mut jobs = HashSet::new();
         let global = self.global.clone();
         for sc in &mut self.scrape_configs {
-            let at = format!("line {}: ", sc.line());
+            let at = if sc.file.is_empty() {
+                format!("line {}: ", sc.line())
+            } else {
+                format!("{} line {}: ", sc.file, sc.line())
+            };
             let job = sc.job().to_string();
             if job.is_empty() {
                 return Err(format!("{at}job_name is empty"));
@@ -241,13 +347,7 @@ impl Config {
             if !sc.metrics_path.starts_with('/') {
                 return Err(ctx(format!("metrics_path {:?} must start with '/'", sc.metrics_path)));
             }
-            scrape::validate_http_auth(
-                &sc.basic_auth,
-                &sc.authorization,
-                &sc.bearer_token,
-                &sc.bearer_token_file,
-            )
-            .map_err(ctx)?;
+            sc.http().validate().map_err(ctx)?;
             sc.protocols = match &sc.scrape_protocols {
                 Some(p) => resolve_protocols(p, &format!("job {job:?}"), &mut self.warnings).map_err(ctx)?,
                 None => global_protocols.clone().unwrap_or_else(|| ScrapeProtocol::DEFAULT.to_vec()),
@@ -263,7 +363,7 @@ impl Config {
                 }
             };
             for s in &sc.static_configs {
-                check_target_group(&s.targets, &s.labels).map_err(ctx)?;
+                check_target_group(&s.targets, &s.labels, sc.relabel_configs.is_empty()).map_err(ctx)?;
             }
             for f in &sc.file_sd_configs {
                 for name in &f.files {
@@ -275,20 +375,18 @@ impl Config {
             let ctx = |m: String| format!("alerting.alertmanagers[{i}]: {m}");
             if am.api_version != "v2" {
                 return Err(ctx(format!(
-                    "expected Alertmanager api version to be one of [v2] but got {:?}",
+                    "api_version {:?} is not supported: Cairn speaks only the Alertmanager v2 API \
+                     (expected Alertmanager api version to be one of [v2]; Alertmanager 0.27 removed v1)",
                     am.api_version
                 )));
             }
+            if am.timeout.is_zero() {
+                return Err(ctx("timeout must be greater than zero".into()));
+            }
             scrape::validate_scheme(&am.scheme).map_err(ctx)?;
-            scrape::validate_http_auth(
-                &am.basic_auth,
-                &am.authorization,
-                &am.bearer_token,
-                &am.bearer_token_file,
-            )
-            .map_err(ctx)?;
+            am.http().validate().map_err(ctx)?;
             for s in &am.static_configs {
-                check_target_group(&s.targets, &s.labels).map_err(ctx)?;
+                check_target_group(&s.targets, &s.labels, am.relabel_configs.is_empty()).map_err(ctx)?;
             }
             for f in &am.file_sd_configs {
                 for name in &f.files {
@@ -299,10 +397,88 @@ impl Config {
         Ok(())
     }
 
+    /// `storage.tsdb.out_of_order_time_window` onto `cairn.storage.out_of_order_window`.
+    fn resolve_storage(&mut self) -> Result<(), String> {
+        if let Some(w) = self.storage.tsdb.out_of_order_time_window {
+            let cairn = &mut self.cairn.storage.out_of_order_window;
+            if !cairn.is_zero() && *cairn != w {
+                return Err(format!(
+                    "storage.tsdb.out_of_order_time_window ({w}) and cairn.storage.out_of_order_window ({cairn}) disagree: set one"
+                ));
+            }
+            *cairn = w;
+        }
+        Ok(())
+    }
+
+    /// Prometheus's `--enable-feature=expand-external-labels`: `$NAME` and `${NAME}` in
+    /// `global.external_labels` values replaced by `env(NAME)` (unset = empty; `$$` = `$`);
+    /// labels left empty are dropped.
+    pub fn expand_external_labels(&mut self, env: &dyn Fn(&str) -> Option<String>) {
+        let labels = std::mem::take(&mut self.global.external_labels);
+        for (k, v) in labels {
+            let v = expand_env(&v, env);
+            if !v.is_empty() {
+                self.global.external_labels.insert(k, v);
+            }
+        }
+    }
+
     /// Rule file patterns resolved against the configuration file's directory.
     pub fn rule_file_paths(&self) -> Vec<PathBuf> {
         self.rule_files.iter().map(|f| self.base_dir.join(f)).collect()
     }
+}
+
+/// Go's `os.Expand` as Prometheus uses it for external labels.
+fn expand_env(s: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        if let Some(braced) = after.strip_prefix('{')
+            && let Some(end) = braced.find('}')
+        {
+            out.push_str(&env(&braced[..end]).unwrap_or_default());
+            rest = &braced[end + 1..];
+        } else if let Some(r) = after.strip_prefix('$') {
+            out.push('$');
+            rest = r;
+        } else {
+            let n = after.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
+            if n == 0 {
+                out.push('$');
+            } else {
+                out.push_str(&env(&after[..n]).unwrap_or_default());
+            }
+            rest = &after[n..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A list or map where go-yaml reads `key:` with no value (null) as empty, as Prometheus does
+/// (Debian's prometheus.yml has a `rule_files:` whose entries are all commented out).
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
+}
+
+/// Deserialises configuration text (empty = all defaults); errors carry line and column, the
+/// enclosing job, and an explanation for Prometheus keys Cairn does not support.
+fn parse_yaml(text: &str, path: &str) -> Result<Config, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(Config::default());
+    }
+    serde_saphyr::from_str(text).map_err(|e| ConfigError::Syntax {
+        path: path.to_string(),
+        message: unsupported::explain_unknown_field(with_enclosing_job(text, e.to_string())),
+    })
 }
 
 /// Adds "(in scrape config with job name ...)" to a syntax message whose `line N` falls inside a
@@ -342,13 +518,21 @@ fn with_enclosing_job(text: &str, message: String) -> String {
     }
 }
 
-fn check_target_group(targets: &[String], labels: &BTreeMap<String, String>) -> Result<(), String> {
+/// Label names of a static group, and its addresses when nothing can rewrite them
+/// (`addresses_final`: no `relabel_configs`), as Prometheus checks them. With relabeling, an
+/// address like `https://example.org` is legitimate input (the blackbox exporter pattern) and
+/// is checked after relabeling instead.
+fn check_target_group(
+    targets: &[String],
+    labels: &BTreeMap<String, String>,
+    addresses_final: bool,
+) -> Result<(), String> {
     for n in labels.keys() {
         if !is_valid_label_name(n) {
             return Err(format!("{n:?} is not a valid label name"));
         }
     }
-    for t in targets {
+    for t in targets.iter().filter(|_| addresses_final) {
         if t.is_empty() || t.contains('/') {
             return Err(format!("{t:?} is not a valid target address: expected host:port"));
         }
@@ -383,5 +567,7 @@ fn resolve_protocols(
     Ok(out)
 }
 
+#[cfg(test)]
+mod compat_tests;
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
 //! `scrape_configs` entries and the pieces they share with `alerting.alertmanagers`: static and
-//! file service discovery, HTTP authentication, TLS, and byte-size limits. Owns defaults and
+//! file service discovery and byte-size limits (the HTTP client settings are in `http.rs`). Owns defaults and
 //! per-job validation; does not scrape.
 
 use std::collections::BTreeMap;
@@ -8,6 +8,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::duration::PromDuration;
+use super::http::with_http_client;
+use super::unsupported::Accepted;
 use crate::ingest::exposition::ScrapeProtocol;
 use crate::ingest::relabel::RelabelConfig;
 
@@ -23,75 +25,88 @@ fn default_metrics_path() -> String {
     "/metrics".into()
 }
 
-/// One `scrape_configs` entry. Durations and limits left at zero inherit from `global` when the
-/// whole file is resolved (see `Config::parse`).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScrapeConfig {
-    pub job_name: Spanned<String>,
-    #[serde(default)]
-    pub honor_labels: bool,
-    #[serde(default = "yes")]
-    pub honor_timestamps: bool,
-    #[serde(default)]
-    pub track_timestamps_staleness: bool,
-    #[serde(default = "default_scheme")]
-    pub scheme: String,
-    #[serde(default = "default_metrics_path")]
-    pub metrics_path: String,
-    #[serde(default)]
-    pub params: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    pub scrape_interval: PromDuration,
-    #[serde(default)]
-    pub scrape_timeout: PromDuration,
-    /// Samples per scrape after metric relabeling; 0 = no limit. Over it, the scrape fails.
-    #[serde(default)]
-    pub sample_limit: u64,
-    /// Labels per series; 0 = no limit.
-    #[serde(default)]
-    pub label_limit: u64,
-    /// Bytes per label name; 0 = no limit.
-    #[serde(default)]
-    pub label_name_length_limit: u64,
-    /// Bytes per label value; 0 = no limit.
-    #[serde(default)]
-    pub label_value_length_limit: u64,
-    /// Uncompressed response bytes; 0 = no limit.
-    #[serde(default)]
-    pub body_size_limit: ByteSize,
-    #[serde(default)]
-    pub scrape_protocols: Option<Vec<String>>,
-    #[serde(default)]
-    pub fallback_scrape_protocol: Option<String>,
-    #[serde(default = "yes")]
-    pub enable_compression: bool,
-    #[serde(default = "yes")]
-    pub follow_redirects: bool,
-    #[serde(default)]
-    pub basic_auth: Option<BasicAuth>,
-    #[serde(default)]
-    pub authorization: Option<Authorization>,
-    #[serde(default)]
-    pub bearer_token: Option<String>,
-    #[serde(default)]
-    pub bearer_token_file: Option<String>,
-    #[serde(default)]
-    pub tls_config: TlsConfig,
-    #[serde(default)]
-    pub static_configs: Vec<StaticConfig>,
-    #[serde(default)]
-    pub file_sd_configs: Vec<FileSdConfig>,
-    #[serde(default)]
-    pub relabel_configs: Vec<RelabelConfig>,
-    #[serde(default)]
-    pub metric_relabel_configs: Vec<RelabelConfig>,
-    /// Resolved from `scrape_protocols` (PrometheusProto removed) by `Config::parse`.
-    #[serde(skip)]
-    pub protocols: Vec<ScrapeProtocol>,
-    /// Resolved from `fallback_scrape_protocol` by `Config::parse`.
-    #[serde(skip)]
-    pub fallback_protocol: Option<ScrapeProtocol>,
+with_http_client! {
+    /// One `scrape_configs` entry. Durations and limits left at zero inherit from `global` when the
+    /// whole file is resolved (see `Config::parse`).
+    #[derive(Clone, Debug, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ScrapeConfig {
+        pub job_name: Spanned<String>,
+        #[serde(default)]
+        pub honor_labels: bool,
+        #[serde(default = "yes")]
+        pub honor_timestamps: bool,
+        #[serde(default)]
+        pub track_timestamps_staleness: bool,
+        #[serde(default = "default_scheme")]
+        pub scheme: String,
+        #[serde(default = "default_metrics_path")]
+        pub metrics_path: String,
+        #[serde(default, deserialize_with = "crate::config::nullable")]
+        pub params: BTreeMap<String, Vec<String>>,
+        #[serde(default)]
+        pub scrape_interval: PromDuration,
+        #[serde(default)]
+        pub scrape_timeout: PromDuration,
+        /// Samples per scrape after metric relabeling; 0 = no limit. Over it, the scrape fails.
+        #[serde(default)]
+        pub sample_limit: u64,
+        /// Labels per series; 0 = no limit.
+        #[serde(default)]
+        pub label_limit: u64,
+        /// Bytes per label name; 0 = no limit.
+        #[serde(default)]
+        pub label_name_length_limit: u64,
+        /// Bytes per label value; 0 = no limit.
+        #[serde(default)]
+        pub label_value_length_limit: u64,
+        /// Uncompressed response bytes; 0 = no limit.
+        #[serde(default)]
+        pub body_size_limit: ByteSize,
+        #[serde(default, deserialize_with = "crate::config::nullable")]
+        pub scrape_protocols: Option<Vec<String>>,
+        #[serde(default)]
+        pub fallback_scrape_protocol: Option<String>,
+        #[serde(default = "yes")]
+        pub enable_compression: bool,
+        #[serde(default, deserialize_with = "crate::config::nullable")]
+        pub static_configs: Vec<StaticConfig>,
+        #[serde(default, deserialize_with = "crate::config::nullable")]
+        pub file_sd_configs: Vec<FileSdConfig>,
+        #[serde(default, deserialize_with = "crate::config::nullable")]
+        pub relabel_configs: Vec<RelabelConfig>,
+        #[serde(default, deserialize_with = "crate::config::nullable")]
+        pub metric_relabel_configs: Vec<RelabelConfig>,
+        #[serde(default)]
+        pub target_limit: Accepted,
+        #[serde(default)]
+        pub keep_dropped_targets: Accepted,
+        #[serde(default)]
+        pub native_histogram_bucket_limit: Accepted,
+        #[serde(default)]
+        pub native_histogram_min_bucket_factor: Accepted,
+        #[serde(default)]
+        pub scrape_classic_histograms: Accepted,
+        #[serde(default)]
+        pub always_scrape_classic_histograms: Accepted,
+        #[serde(default)]
+        pub convert_classic_histograms_to_nhcb: Accepted,
+        #[serde(default)]
+        pub scrape_failure_log_file: Accepted,
+        #[serde(default)]
+        pub metric_name_validation_scheme: Accepted,
+        #[serde(default)]
+        pub metric_name_escaping_scheme: Accepted,
+        /// The `scrape_config_files` file this job came from; empty for the main file.
+        #[serde(skip)]
+        pub file: String,
+        /// Resolved from `scrape_protocols` (PrometheusProto removed) by `Config::parse`.
+        #[serde(skip)]
+        pub protocols: Vec<ScrapeProtocol>,
+        /// Resolved from `fallback_scrape_protocol` by `Config::parse`.
+        #[serde(skip)]
+        pub fallback_protocol: Option<ScrapeProtocol>,
+    }
 }
 
 impl ScrapeConfig {
@@ -109,9 +124,9 @@ impl ScrapeConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub targets: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::config::nullable")]
     pub labels: BTreeMap<String, String>,
 }
 
@@ -126,52 +141,6 @@ pub struct FileSdConfig {
     pub files: Vec<String>,
     #[serde(default = "default_refresh")]
     pub refresh_interval: PromDuration,
-}
-
-/// `basic_auth`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuth {
-    #[serde(default)]
-    pub username: String,
-    #[serde(default)]
-    pub username_file: Option<String>,
-    #[serde(default)]
-    pub password: Option<String>,
-    #[serde(default)]
-    pub password_file: Option<String>,
-}
-
-fn bearer() -> String {
-    "Bearer".into()
-}
-
-/// `authorization`: an Authorization header with `type` (default Bearer) and credentials.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Authorization {
-    #[serde(default = "bearer", rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub credentials: Option<String>,
-    #[serde(default)]
-    pub credentials_file: Option<String>,
-}
-
-/// `tls_config`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    #[serde(default)]
-    pub ca_file: Option<String>,
-    #[serde(default)]
-    pub cert_file: Option<String>,
-    #[serde(default)]
-    pub key_file: Option<String>,
-    #[serde(default)]
-    pub server_name: Option<String>,
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
 }
 
 /// A byte count written as Prometheus's `units.Base2Bytes`: `0`, `512`, `10MB`, `1GiB`, ...
@@ -212,46 +181,6 @@ impl<'de> Deserialize<'de> for ByteSize {
             Raw::S(s) => ByteSize::parse(&s).map_err(serde::de::Error::custom),
         }
     }
-}
-
-/// Prometheus's HTTP client checks, shared by scrape jobs and Alertmanager configs.
-pub(crate) fn validate_http_auth(
-    basic_auth: &Option<BasicAuth>,
-    authorization: &Option<Authorization>,
-    bearer_token: &Option<String>,
-    bearer_token_file: &Option<String>,
-) -> Result<(), String> {
-    if bearer_token.is_some() && bearer_token_file.is_some() {
-        return Err("at most one of bearer_token & bearer_token_file must be configured".into());
-    }
-    let bearer = bearer_token.is_some() || bearer_token_file.is_some();
-    if basic_auth.is_some() && (bearer || authorization.is_some()) {
-        return Err(
-            "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured".into()
-        );
-    }
-    if let Some(b) = basic_auth {
-        if b.password.is_some() && b.password_file.is_some() {
-            return Err("at most one of basic_auth password & password_file must be configured".into());
-        }
-        if !b.username.is_empty() && b.username_file.is_some() {
-            return Err("at most one of basic_auth username & username_file must be configured".into());
-        }
-    }
-    if let Some(a) = authorization {
-        if bearer {
-            return Err("authorization is not compatible with bearer_token & bearer_token_file".into());
-        }
-        if a.credentials.is_some() && a.credentials_file.is_some() {
-            return Err(
-                "at most one of authorization credentials & credentials_file must be configured".into()
-            );
-        }
-        if a.kind.eq_ignore_ascii_case("basic") {
-            return Err("authorization type cannot be set to \"basic\", use \"basic_auth\" instead".into());
-        }
-    }
-    Ok(())
 }
 
 pub(crate) fn validate_scheme(scheme: &str) -> Result<(), String> {

@@ -171,8 +171,9 @@ fn unknown_keys_are_named_with_their_line() {
     assert!(e.contains("line 3") || e.contains("3:"), "{e}");
     let e = err("scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs: []\n");
     assert!(e.contains("kubernetes_sd_configs") && (e.contains("line 3") || e.contains("3:")), "{e}");
-    let e = err("storage:\n  tsdb: {}\n");
-    assert!(e.contains("storage"), "{e}");
+    assert!(e.contains("service discovery Cairn does not support"), "{e}");
+    let e = err("storage:\n  tsdb:\n    max_block_duration: 1d\n");
+    assert!(e.contains("max_block_duration") && e.contains("line 3"), "{e}");
     let e = err("cairn:\n  storage:\n    retension: 1d\n");
     assert!(e.contains("retension"), "{e}");
 }

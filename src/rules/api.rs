@@ -58,8 +58,8 @@ fn rule_json(r: &Rule, exclude_alerts: bool) -> Value {
             o.insert("state".into(), a.state().as_str().into());
             o.insert("name".into(), a.name.clone().into());
             o.insert("query".into(), a.expr.clone().into());
-            o.insert("duration".into(), json!(a.hold_ms as f64 / 1000.0));
-            o.insert("keepFiringFor".into(), json!(a.keep_firing_for_ms as f64 / 1000.0));
+            o.insert("duration".into(), go_seconds(a.hold_ms as f64 / 1000.0));
+            o.insert("keepFiringFor".into(), go_seconds(a.keep_firing_for_ms as f64 / 1000.0));
             o.insert("labels".into(), map_json(&a.labels));
             o.insert("annotations".into(), map_json(&a.annotations));
             if !exclude_alerts {
@@ -76,7 +76,7 @@ fn rule_json(r: &Rule, exclude_alerts: bool) -> Value {
     if !h.last_error.is_empty() {
         o.insert("lastError".into(), h.last_error.into());
     }
-    o.insert("evaluationTime".into(), json!(h.eval_duration_s));
+    o.insert("evaluationTime".into(), go_seconds(h.eval_duration_s));
     o.insert("lastEvaluation".into(), time_json(h.last_eval_ms));
     o.insert("type".into(), if matches!(r, Rule::Alerting(_)) { "alerting" } else { "recording" }.into());
     Value::Object(o)
@@ -116,9 +116,9 @@ pub fn rules_json(m: &RuleManager, f: &RulesFilter) -> Result<Value, String> {
         o.insert("name".into(), g.name.clone().into());
         o.insert("file".into(), g.file.clone().into());
         o.insert("rules".into(), Value::Array(rules));
-        o.insert("interval".into(), json!(g.interval_ms as f64 / 1000.0));
+        o.insert("interval".into(), go_seconds(g.interval_ms as f64 / 1000.0));
         o.insert("limit".into(), json!(g.limit));
-        o.insert("evaluationTime".into(), json!(g.last_duration_s()));
+        o.insert("evaluationTime".into(), go_seconds(g.last_duration_s()));
         o.insert("lastEvaluation".into(), time_json(g.last_eval_ms()));
         groups.push(Value::Object(o));
     }
@@ -138,9 +138,32 @@ pub fn alerts_json(m: &RuleManager) -> Value {
     json!({ "alerts": alerts })
 }
 
+/// Seconds as Go's JSON encoder writes a float64: a whole number without a fraction (`60`,
+/// not `60.0`), as Prometheus's rules API shows `interval`, `duration` and `keepFiringFor`.
+fn go_seconds(s: f64) -> Value {
+    if s.is_finite() && s.fract() == 0.0 && s.abs() < 1e15 { json!(s as i64) } else { json!(s) }
+}
+
 /// `data` of `/api/v1/alertmanagers`.
 pub fn alertmanagers_json(n: Option<&Notifier>) -> Value {
     let active: Vec<Value> =
         n.map(|n| n.endpoints().iter().map(|e| json!({ "url": e.url })).collect()).unwrap_or_default();
-    json!({ "activeAlertmanagers": active, "droppedAlertmanagers": [] })
+    let dropped: Vec<Value> = n
+        .map(|n| n.dropped_alertmanagers().into_iter().map(|u| json!({ "url": u })).collect())
+        .unwrap_or_default();
+    json!({ "activeAlertmanagers": active, "droppedAlertmanagers": dropped })
+}
+
+#[cfg(test)]
+mod go_number_tests {
+    use super::*;
+
+    #[test]
+    fn seconds_print_like_go() {
+        assert_eq!(go_seconds(60.0).to_string(), "60");
+        assert_eq!(go_seconds(0.0).to_string(), "0");
+        assert_eq!(go_seconds(3600.0).to_string(), "3600");
+        assert_eq!(go_seconds(0.25).to_string(), "0.25");
+        assert_eq!(go_seconds(1.5e-5).to_string(), "0.000015");
+    }
 }

@@ -7,13 +7,13 @@
 //! [`RuleAppender`], which the server implements with the real engine and database. Owns no
 //! HTTP routes either: [`api`] renders `serde_json::Value`s that the server mounts.
 //!
-//! Wiring (server side): build a [`notifier::Notifier`] from `alerting.alertmanagers`
-//! ([`notifier::AlertmanagerConfig`] deserialises one entry; `alert_relabel_configs` go in as
-//! a [`notifier::RelabelFn`]), a [`RuleManager`] with [`ManagerOptions`] from `global`
+//! Wiring (server side): build a [`notifier::Notifier`] and give it
+//! [`notifier::NotifierConfig::from_config`] (Alertmanagers from `alerting.alertmanagers`,
+//! `alert_relabel_configs`, external labels) at start and on reload, a [`RuleManager`] with [`ManagerOptions`] from `global`
 //! (evaluation_interval, external_labels, rule_query_offset) and the `--web.external-url`,
 //! then `load_with_options(&RuleManager::expand_globs(config_dir, &rule_files)?, Some(opts))`
 //! at start and on reload (errors keep the old rules and options) and
-//! [`notifier::Notifier::set_labels`] for changed external labels / relabelling. Mount [`api::rules_json`], [`api::alerts_json`],
+//! [`notifier::Notifier::apply`] for the changed notifier settings. Mount [`api::rules_json`], [`api::alerts_json`],
 //! [`api::alertmanagers_json`]; add [`RuleManager::metrics`] to `/metrics` via a collector.
 //! [`local::EngineQuerier`] already implements [`RuleQuerier`] for any `Queryable`.
 
@@ -37,7 +37,7 @@ pub use alerting::{Alert, AlertState, AlertingRule};
 pub use file::{RuleError, RuleFile, parse_rule_file, parse_rule_str};
 pub use group::{Group, GroupMetrics};
 pub use manager::{ManagerOptions, RuleManager};
-pub use notifier::{AlertmanagerConfig, Notifier, NotifierOptions};
+pub use notifier::{Notifier, NotifierConfig, NotifierOptions};
 pub use recording::RecordingRule;
 
 /// The result of an instant query as rules see it.

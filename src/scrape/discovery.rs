@@ -1,12 +1,13 @@
 //! From the configuration to scrape targets: static and file-SD target groups, the implicit
 //! `__address__`/`__scheme__`/`__metrics_path__`/`__param_*`/`job` labels, `relabel_configs`,
-//! `instance` defaulting, the target URL, the HTTP client (TLS, redirects, compression) and the
-//! Authorization header. File-SD files are read here (on every rebuild); watching them for
+//! `instance` defaulting, the target URL and the HTTP client (built from the shared
+//! `config::HttpClientConfig`). Target groups (static and file SD) are gathered here for the
+//! Alertmanager notifier too. File-SD files are read here (on every rebuild); watching them for
 //! changes is the server's job.
 
 use super::target::{DroppedTarget, MetricRelabel, ScrapeLimits, TargetSpec};
 use crate::config::file_sd::{TargetGroup, expand_pattern, parse_file_sd};
-use crate::config::{Config, ScrapeConfig, TlsConfig};
+use crate::config::{Config, FileSdConfig, ScrapeConfig, StaticConfig};
 use crate::ingest::exposition::accept_header;
 use crate::ingest::relabel::relabel;
 use cairn_format::Labels;
@@ -22,7 +23,7 @@ pub fn build_targets(cfg: &Config) -> Result<(Vec<TargetSpec>, Vec<DroppedTarget
         let job = sc.job().to_string();
         let ctx = |e: String| format!("scrape config {job:?}: {e}");
         let client = build_client(sc, &cfg.base_dir).map_err(ctx)?;
-        let authorization = authorization_header(sc, &cfg.base_dir).map_err(ctx)?;
+        let authorization = sc.http().authorization_header(&cfg.base_dir).map_err(ctx)?;
         let fingerprint = xxhash_rust::xxh3::xxh3_64(format!("{sc:?}|{authorization:?}").as_bytes());
         let metric_relabel: Option<MetricRelabel> = if sc.metric_relabel_configs.is_empty() {
             None
@@ -30,7 +31,7 @@ pub fn build_targets(cfg: &Config) -> Result<(Vec<TargetSpec>, Vec<DroppedTarget
             let cfgs = sc.metric_relabel_configs.clone();
             Some(Arc::new(move |l: Labels| relabel(&l, &cfgs)))
         };
-        for group in target_groups(sc, &cfg.base_dir) {
+        for group in target_groups(&sc.static_configs, &sc.file_sd_configs, &cfg.base_dir) {
             for addr in &group.targets {
                 let discovered = discovered_labels(sc, &group, addr);
                 let Some(after) = relabel(&discovered, &sc.relabel_configs) else {
@@ -51,14 +52,17 @@ pub fn build_targets(cfg: &Config) -> Result<(Vec<TargetSpec>, Vec<DroppedTarget
 }
 
 /// Static groups followed by every file-SD group (unreadable or invalid files are logged and
-/// contribute nothing, as in Prometheus).
-fn target_groups(sc: &ScrapeConfig, base: &Path) -> Vec<TargetGroup> {
-    let mut groups: Vec<TargetGroup> = sc
-        .static_configs
+/// contribute nothing, as in Prometheus). Used for scrape jobs and Alertmanager sets alike.
+pub fn target_groups(
+    static_configs: &[StaticConfig],
+    file_sd: &[FileSdConfig],
+    base: &Path,
+) -> Vec<TargetGroup> {
+    let mut groups: Vec<TargetGroup> = static_configs
         .iter()
         .map(|s| TargetGroup { targets: s.targets.clone(), labels: s.labels.clone(), source: String::new() })
         .collect();
-    for f in &sc.file_sd_configs {
+    for f in file_sd {
         for path in file_sd_paths(base, &f.files) {
             match std::fs::read(&path)
                 .map_err(|e| e.to_string())
@@ -86,11 +90,13 @@ pub fn file_sd_paths(base: &Path, patterns: &[String]) -> Vec<PathBuf> {
     out
 }
 
-/// Every file-SD file of the whole config, for change detection.
+/// Every file-SD file of the whole config (scrape jobs and Alertmanagers), for change
+/// detection.
 pub fn all_file_sd_paths(cfg: &Config) -> Vec<PathBuf> {
     cfg.scrape_configs
         .iter()
         .flat_map(|sc| sc.file_sd_configs.iter())
+        .chain(cfg.alerting.alertmanagers.iter().flat_map(|am| am.file_sd_configs.iter()))
         .flat_map(|f| file_sd_paths(&cfg.base_dir, &f.files))
         .collect()
 }
@@ -128,6 +134,10 @@ fn make_spec(
     fingerprint: u64,
 ) -> Option<TargetSpec> {
     let addr = after.get("__address__").filter(|a| !a.is_empty())?.to_string();
+    if addr.contains('/') {
+        tracing::warn!(job = sc.job(), address = %addr, "target dropped: address after relabeling is not host:port");
+        return None;
+    }
     let scheme = after.get("__scheme__").unwrap_or("http").to_string();
     let path = after.get("__metrics_path__").unwrap_or("/metrics").to_string();
     let interval_ms = after
@@ -203,111 +213,20 @@ fn urlencode(s: &str) -> String {
     out
 }
 
-fn read_secret(base: &Path, file: &str) -> Result<String, String> {
-    let p = base.join(file);
-    std::fs::read_to_string(&p)
-        .map(|s| s.trim().to_string())
-        .map_err(|e| format!("cannot read {}: {e}", p.display()))
-}
-
-/// The Authorization header value from basic_auth, authorization or bearer_token(_file).
-fn authorization_header(sc: &ScrapeConfig, base: &Path) -> Result<Option<String>, String> {
-    if let Some(b) = &sc.basic_auth {
-        let user = match &b.username_file {
-            Some(f) => read_secret(base, f)?,
-            None => b.username.clone(),
-        };
-        let pass = match (&b.password, &b.password_file) {
-            (_, Some(f)) => read_secret(base, f)?,
-            (Some(p), None) => p.clone(),
-            (None, None) => String::new(),
-        };
-        return Ok(Some(format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()))));
-    }
-    if let Some(a) = &sc.authorization {
-        let cred = match (&a.credentials, &a.credentials_file) {
-            (_, Some(f)) => read_secret(base, f)?,
-            (Some(c), None) => c.clone(),
-            (None, None) => String::new(),
-        };
-        return Ok(Some(format!("{} {cred}", a.kind)));
-    }
-    if let Some(f) = &sc.bearer_token_file {
-        return Ok(Some(format!("Bearer {}", read_secret(base, f)?)));
-    }
-    Ok(sc.bearer_token.as_ref().map(|t| format!("Bearer {t}")))
-}
-
-/// Standard base64 with padding (for basic auth).
-fn base64(input: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(A[(n >> 18) as usize & 63] as char);
-        out.push(A[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 { A[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if chunk.len() > 2 { A[n as usize & 63] as char } else { '=' });
-    }
-    out
-}
-
 fn build_client(sc: &ScrapeConfig, base: &Path) -> Result<reqwest::Client, String> {
-    let mut b = reqwest::Client::builder()
-        .connect_timeout(Duration::from_millis(sc.scrape_timeout.as_millis().max(1)))
-        .redirect(if sc.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
-        } else {
-            reqwest::redirect::Policy::none()
-        })
-        .no_proxy();
+    let mut b = sc
+        .http()
+        .client_builder(base)?
+        .connect_timeout(Duration::from_millis(sc.scrape_timeout.as_millis().max(1)));
     if !sc.enable_compression {
         b = b.no_gzip();
     }
-    b = apply_tls(b, &sc.tls_config, base)?;
     b.build().map_err(|e| format!("cannot build HTTP client: {e}"))
-}
-
-fn apply_tls(
-    mut b: reqwest::ClientBuilder,
-    tls: &TlsConfig,
-    base: &Path,
-) -> Result<reqwest::ClientBuilder, String> {
-    let read = |f: &str| {
-        std::fs::read(base.join(f)).map_err(|e| format!("cannot read {}: {e}", base.join(f).display()))
-    };
-    if let Some(ca) = &tls.ca_file {
-        for cert in
-            reqwest::Certificate::from_pem_bundle(&read(ca)?).map_err(|e| format!("bad ca_file {ca}: {e}"))?
-        {
-            b = b.add_root_certificate(cert);
-        }
-    }
-    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
-        let mut pem = read(cert)?;
-        pem.extend_from_slice(&read(key)?);
-        b = b
-            .identity(reqwest::Identity::from_pem(&pem).map_err(|e| format!("bad cert_file/key_file: {e}"))?);
-    }
-    if tls.insecure_skip_verify {
-        b = b.danger_accept_invalid_certs(true);
-    }
-    Ok(b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
-    }
 
     #[test]
     fn targets_from_static_config_with_relabeling() {

@@ -15,7 +15,7 @@ use crate::storage::{Db, FsyncPolicy, Options};
 use cairn_format::Labels;
 use ingest_metrics::IngestMetrics;
 use parking_lot::RwLock;
-use runtime::{DbRuleAppender, Runtime, alert_relabel, external_labels_of, read_config};
+use runtime::{DbRuleAppender, Runtime, external_labels_of, read_config};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -59,6 +59,9 @@ pub struct AppState {
     /// Notified by `POST /-/quit`: starts the same graceful shutdown as SIGTERM.
     pub quit: Arc<tokio::sync::Notify>,
 }
+
+/// How long shutdown waits for queued alerts to reach the Alertmanagers.
+const NOTIFIER_DRAIN_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Remote-write requests processed at once before answering 503 (retried by senders).
 const WRITES_IN_FLIGHT_MAX: usize = 64;
@@ -148,16 +151,32 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }));
 
     let external = external_labels_of(&cfg);
+    let expand_external_labels = args.enable_feature.iter().any(|f| f == "expand-external-labels");
+    for f in args.enable_feature.iter().filter(|f| *f != "expand-external-labels") {
+        tracing::warn!(feature = %f, "--enable-feature is accepted for compatibility and ignored");
+    }
     let notifier = Notifier::new(NotifierOptions {
-        external_labels: external.clone(),
-        relabel: alert_relabel(&cfg),
+        queue_capacity: args.notification_queue_capacity.max(1),
         ..NotifierOptions::default()
     });
+    let resend_delay_ms = parse_flag_duration("rules.alert.resend-delay", &args.alert_resend_delay)?;
+    let outage_tolerance_ms =
+        parse_flag_duration("rules.alert.for-outage-tolerance", &args.alert_for_outage_tolerance)?;
+    let for_grace_period_ms =
+        parse_flag_duration("rules.alert.for-grace-period", &args.alert_for_grace_period)?;
+    let external_url = args
+        .external_url
+        .clone()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("http://{}", args.listen));
     let rules = Arc::new(RuleManager::new(
         ManagerOptions {
             eval_interval_ms: cfg.global.evaluation_interval.as_millis() as i64,
             external_labels: external.clone(),
-            external_url: format!("http://{}", args.listen),
+            external_url,
+            resend_delay_ms,
+            outage_tolerance_ms,
+            for_grace_period_ms,
             ..ManagerOptions::default()
         },
         Arc::new(EngineQuerier { engine: (*engine).clone(), storage: Arc::new(db.clone()) }),
@@ -170,7 +189,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Arc::new(RwLock::new(ReloadStatus { success: true, time_rfc3339: rfc3339(now_ms()) }));
     let external_labels = Arc::new(RwLock::new(external));
     let ingest_limits = Arc::new(RwLock::new(cfg.cairn.limits.ingest_limits()));
-    let runtime = Arc::new(Runtime::new(
+    let mut runtime = Runtime::new(
         args.config.clone(),
         args.listen.clone(),
         scrape.clone(),
@@ -180,7 +199,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         reload_status.clone(),
         external_labels.clone(),
         ingest_limits.clone(),
-    ));
+    );
+    runtime.expand_external_labels = expand_external_labels;
+    let runtime = Arc::new(runtime);
     runtime.apply(cfg, cfg_text).map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
     register_collectors(&registry, &db, &runtime);
 
@@ -225,7 +246,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal(quit)).await?;
     scrape.stop_all().await;
     rules.stop();
-    notifier.stop();
+    // Alerts already queued still go out, within a bound.
+    let n = notifier.clone();
+    tokio::task::spawn_blocking(move || n.shutdown(NOTIFIER_DRAIN_MAX)).await?;
     tokio::task::spawn_blocking(move || db.close())
         .await?
         .map_err(|e| anyhow::anyhow!("closing database: {e}"))?;

@@ -1,14 +1,13 @@
 //! The reloadable part of the server: the configuration and everything derived from it (scrape
-//! targets, rule groups, Alertmanager endpoints, external labels, ingest limits). A reload
+//! targets, rule groups, the notifier's Alertmanagers and labels, external labels, ingest
+//! limits); the configuration's warnings are logged at each load. A reload
 //! validates everything first; a bad config or rule file is rejected with its error and the old
 //! configuration keeps running. Also watches file-SD files and refreshes targets on change.
 
 use super::ReloadStatus;
 use crate::config::Config;
 use crate::ingest::limits::IngestLimits;
-use crate::ingest::relabel::relabel;
-use crate::rules::notifier::{AlertmanagerConfig as AmEndpoint, StaticConfig as AmStatic};
-use crate::rules::{Notifier, RuleAppender, RuleManager};
+use crate::rules::{Notifier, NotifierConfig, RuleAppender, RuleManager};
 use crate::scrape::ScrapeManager;
 use crate::scrape::discovery::{all_file_sd_paths, build_targets};
 use crate::storage::Db;
@@ -47,6 +46,8 @@ pub struct Runtime {
     pub reload_status: Arc<RwLock<ReloadStatus>>,
     pub external_labels: Arc<RwLock<Labels>>,
     pub ingest_limits: Arc<RwLock<IngestLimits>>,
+    /// `--enable-feature=expand-external-labels`: environment variables in external labels.
+    pub expand_external_labels: bool,
     current: RwLock<Option<Config>>,
     /// Serialises reloads (SIGHUP, HTTP, file-SD refresh).
     reload_lock: Mutex<()>,
@@ -72,55 +73,19 @@ pub fn read_config(path: &Option<PathBuf>, listen: &str) -> Result<(Config, Stri
     }
 }
 
+/// Everything [`Runtime::apply`] checks, without applying anything: the file itself, the
+/// scrape targets (TLS and secret files read), the Alertmanagers, and every rule file the
+/// `rule_files` patterns match (parsed). Returns the configuration and those rule files.
+pub fn check_config(path: &std::path::Path) -> Result<(Config, Vec<PathBuf>), String> {
+    let cfg = Config::load(path).map_err(|e| e.to_string())?;
+    build_targets(&cfg)?;
+    NotifierConfig::from_config(&cfg)?;
+    let rule_files = RuleManager::expand_globs(&cfg.base_dir, &cfg.rule_files)?;
+    Ok((cfg, rule_files))
+}
+
 pub fn external_labels_of(cfg: &Config) -> Labels {
     Labels::from_pairs(cfg.global.external_labels.iter().map(|(k, v)| (k.clone(), v.clone())))
-}
-
-/// The notifier's endpoint list from the `alerting` section.
-fn alertmanager_endpoints(cfg: &Config) -> Vec<AmEndpoint> {
-    cfg.alerting
-        .alertmanagers
-        .iter()
-        .map(|am| AmEndpoint {
-            scheme: am.scheme.clone(),
-            path_prefix: am.path_prefix.clone(),
-            timeout: format!("{}ms", am.timeout.as_millis()),
-            api_version: am.api_version.clone(),
-            static_configs: am
-                .static_configs
-                .iter()
-                .map(|s| AmStatic { targets: s.targets.clone(), labels: s.labels.clone() })
-                .collect(),
-            basic_auth: am.basic_auth.as_ref().map(|b| crate::rules::notifier::BasicAuth {
-                username: b.username.clone(),
-                username_file: b.username_file.clone(),
-                password: b.password.clone(),
-                password_file: b.password_file.clone(),
-            }),
-            authorization: match (&am.authorization, &am.bearer_token, &am.bearer_token_file) {
-                (Some(a), _, _) => Some(crate::rules::notifier::Authorization {
-                    typ: Some(a.kind.clone()),
-                    credentials: a.credentials.clone(),
-                    credentials_file: a.credentials_file.clone(),
-                }),
-                (None, None, None) => None,
-                (None, t, f) => Some(crate::rules::notifier::Authorization {
-                    typ: None,
-                    credentials: t.clone(),
-                    credentials_file: f.clone(),
-                }),
-            },
-        })
-        .collect()
-}
-
-/// The `alert_relabel_configs` as the notifier's relabel hook.
-pub fn alert_relabel(cfg: &Config) -> Option<crate::rules::notifier::RelabelFn> {
-    if cfg.alerting.alert_relabel_configs.is_empty() {
-        return None;
-    }
-    let cfgs = cfg.alerting.alert_relabel_configs.clone();
-    Some(Arc::new(move |l: &Labels| relabel(l, &cfgs)))
 }
 
 impl Runtime {
@@ -146,6 +111,7 @@ impl Runtime {
             reload_status,
             external_labels,
             ingest_limits,
+            expand_external_labels: false,
             current: RwLock::new(None),
             reload_lock: Mutex::new(()),
             file_sd_state: Mutex::new(Vec::new()),
@@ -154,13 +120,13 @@ impl Runtime {
 
     /// Applies an already parsed configuration. Everything is validated before anything
     /// changes; on error the running configuration is untouched.
-    pub fn apply(&self, cfg: Config, text: String) -> Result<(), String> {
+    pub fn apply(&self, mut cfg: Config, text: String) -> Result<(), String> {
         let _g = self.reload_lock.lock();
-        let (targets, dropped) = build_targets(&cfg)?;
-        let endpoints = alertmanager_endpoints(&cfg);
-        for e in &endpoints {
-            e.urls().map_err(|m| format!("alerting: {m}"))?;
+        if self.expand_external_labels {
+            cfg.expand_external_labels(&|k| std::env::var(k).ok());
         }
+        let (targets, dropped) = build_targets(&cfg)?;
+        let notifier_cfg = NotifierConfig::from_config(&cfg)?;
         let mut rule_files = Vec::new();
         for pattern in &cfg.rule_files {
             let files = RuleManager::expand_globs(&cfg.base_dir, std::slice::from_ref(pattern))?;
@@ -169,11 +135,14 @@ impl Runtime {
         let mut rule_opts = self.rules.options();
         rule_opts.eval_interval_ms = cfg.global.evaluation_interval.as_millis() as i64;
         rule_opts.external_labels = external_labels_of(&cfg);
+        rule_opts.query_offset_ms = cfg.global.rule_query_offset.as_millis() as i64;
         self.rules
             .load_with_options(&rule_files, Some(rule_opts))
             .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))?;
-        self.notifier.apply_config(&endpoints)?;
-        self.notifier.set_labels(external_labels_of(&cfg), alert_relabel(&cfg));
+        for w in &cfg.warnings {
+            tracing::warn!("config: {w}");
+        }
+        self.notifier.apply(notifier_cfg);
         self.scrape.apply(targets, dropped);
         *self.external_labels.write() = external_labels_of(&cfg);
         *self.ingest_limits.write() = cfg.cairn.limits.ingest_limits();
@@ -205,7 +174,8 @@ impl Runtime {
         }
     }
 
-    /// Rebuilds scrape targets if any file-SD file changed (content, set of files).
+    /// Rebuilds scrape targets and Alertmanagers if any file-SD file changed (content, set of
+    /// files). A failure keeps the previous targets or Alertmanagers.
     pub fn refresh_file_sd(&self) {
         let cfg = match self.current.read().clone() {
             Some(c) => c,
@@ -219,11 +189,15 @@ impl Runtime {
         match build_targets(&cfg) {
             Ok((t, d)) => {
                 self.scrape.apply(t, d);
-                *self.file_sd_state.lock() = now;
                 tracing::info!("file_sd targets refreshed");
             }
             Err(e) => tracing::warn!(error = %e, "file_sd refresh failed"),
         }
+        match NotifierConfig::from_config(&cfg) {
+            Ok(n) => self.notifier.apply(n),
+            Err(e) => tracing::warn!(error = %e, "file_sd refresh of Alertmanagers failed"),
+        }
+        *self.file_sd_state.lock() = now;
     }
 }
 

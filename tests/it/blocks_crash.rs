@@ -8,10 +8,9 @@
 
 use cairn::storage::{Db, FsyncPolicy, Options};
 use cairn_format::{Labels, Matcher};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::crash::{self, CrashHarness};
 use crate::util::Rng;
 
 const ENV_DIR: &str = "CAIRN_BLOCKS_CRASH_DIR";
@@ -36,35 +35,23 @@ fn labels(i: usize) -> Labels {
 #[test]
 #[ignore = "child process of blocks_crash_kill9_during_block_write_and_compaction"]
 fn blocks_crash_child() {
-    let Ok(dir) = std::env::var(ENV_DIR) else { return };
+    let Some(dir) = crash::child_dir(ENV_DIR) else { return };
     let db = Db::open(&dir, opts()).unwrap();
     let q = db.querier(i64::MIN, i64::MAX).unwrap();
     let last = q.select(&[]).unwrap().flat_map(|s| s.samples().map(|x| x.t).collect::<Vec<_>>()).max();
     let mut seq = last.map_or(1, |t| t / DT + 1);
     let first = seq;
     let mut app = db.appender();
-    println!("READY");
+    crash::ready();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline && seq - first < COMMITS_PER_RUN {
         for i in 0..SERIES {
             app.append(&labels(i), seq * DT, seq as f64).unwrap();
         }
         app.commit().unwrap();
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "ACK {seq}").unwrap();
-        out.flush().unwrap();
-        drop(out);
+        crash::ack(seq);
         db.compact().unwrap();
         seq += 1;
-    }
-}
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -72,46 +59,18 @@ impl Drop for KillOnDrop {
 fn blocks_crash_kill9_during_block_write_and_compaction() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path().to_path_buf();
-    let exe = std::env::current_exe().unwrap();
     let mut rng = Rng::new(0xB10C);
+    let harness = CrashHarness::new("blocks_crash::blocks_crash_child", ENV_DIR, &dir);
     let mut acked: Vec<i64> = Vec::new();
     let mut max_blocks = 0;
     let mut max_level = 0;
     let mut killed_mid_block = 0;
     for round in 0..24 {
-        let child = Command::new(&exe)
-            .args([
-                "blocks_crash::blocks_crash_child",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(ENV_DIR, &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut guard = KillOnDrop(child);
-        let stdout = guard.0.stdout.take().unwrap();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let mut got = Vec::new();
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.ends_with("READY") {
-                    let _ = ready_tx.send(());
-                }
-                if let Some(rest) = line.strip_prefix("ACK ") {
-                    got.push(rest.parse::<i64>().unwrap());
-                }
-            }
-            got
+        let wait_for_ready = rng.chance(0.9);
+        let got = harness.kill_round(wait_for_ready, |ready| {
+            Duration::from_millis(if ready { 50 + rng.below(400) } else { rng.below(30) })
         });
-        let ready = rng.chance(0.9) && ready_rx.recv_timeout(Duration::from_secs(10)).is_ok();
-        std::thread::sleep(Duration::from_millis(if ready { 50 + rng.below(400) } else { rng.below(30) }));
-        guard.0.kill().unwrap();
-        guard.0.wait().unwrap();
-        acked.extend(reader.join().unwrap());
+        acked.extend(got.iter().map(|a| a.parse::<i64>().unwrap()));
         // Killed half-way through writing or removing a block?
         for e in std::fs::read_dir(&dir).unwrap() {
             if e.unwrap().file_name().to_string_lossy().contains(".tmp-for-") {

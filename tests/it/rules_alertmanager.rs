@@ -1,52 +1,26 @@
-//! Interop with a real Alertmanager (Debian package `prometheus-alertmanager`): an alert
-//! evaluated by `RuleManager` (real engine over `MemStorage`, 1s interval, scheduler threads)
-//! goes pending → firing → reaches Alertmanager's `/api/v2/alerts` with the right labels and
-//! annotations → resolves there when the condition clears. Every wait is bounded.
+//! Interop with a real Alertmanager (Debian package `prometheus-alertmanager`). In-process: an
+//! alert evaluated by `RuleManager` (real engine over `MemStorage`, 1s interval, scheduler
+//! threads) goes pending → firing → reaches Alertmanager's `/api/v2/alerts` with the right
+//! labels and annotations → resolves there when the condition clears. Through `cairn serve`
+//! with a Prometheus-style config: external labels on the received alerts,
+//! `alert_relabel_configs` dropping and rewriting alerts, an Alertmanager found by file SD while
+//! Cairn runs (and one dropped by `relabel_configs`, listed by `/api/v1/alertmanagers`), an
+//! Alertmanager behind basic auth, one behind TLS, and the whole chain with node_exporter
+//! (scrape → recording rule → alert → Alertmanager). Every wait is bounded.
 
-use crate::support::free_port;
-use crate::support::peers::{Peer, require};
+use crate::support::CairnServer;
+use crate::support::peers::{AM_PASSWORD, AM_USER, Alertmanager};
+use cairn::config::Config;
 use cairn::rules::api::alerts_json;
 use cairn::rules::local::{EngineQuerier, MemAppender};
-use cairn::rules::notifier::{AlertmanagerConfig, Notifier, NotifierOptions};
+use cairn::rules::notifier::{Notifier, NotifierConfig, NotifierOptions};
 use cairn::rules::{ManagerOptions, RuleManager, now_ms};
 use cairn_format::Labels;
 use cairn_query::mem::MemStorage;
-use std::io::{Read, Write};
-use std::process::Command;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-/// A plain HTTP/1.1 GET on 127.0.0.1; returns (status, body).
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        dechunk(body)
-    } else {
-        body.to_string()
-    };
-    Some((status, body))
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
-}
 
 /// Polls `f` every 200ms until it returns `Some`, at most `secs` seconds.
 fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
@@ -110,31 +84,10 @@ groups:
           runbook: 'https://runbooks/{{ $externalLabels.cluster }}/probe'
 "#;
 
-/// Alertmanager's current alerts; `None` if the request failed.
-fn am_alerts(port: u16) -> Option<Vec<serde_json::Value>> {
-    match http_get(port, "/api/v2/alerts") {
-        Some((200, body)) => {
-            serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v.as_array().cloned())
-        }
-        _ => None,
-    }
-}
-
 #[test]
 fn alert_reaches_alertmanager_and_resolves() {
-    let Some(am_bin) = require("prometheus-alertmanager", "prometheus-alertmanager") else { return };
+    let Some(am) = Alertmanager::start(false) else { return };
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("am.yml");
-    std::fs::write(&cfg, "route:\n  receiver: 'null'\n  group_wait: 1s\nreceivers:\n  - name: 'null'\n")
-        .unwrap();
-    let port = free_port();
-    let mut cmd = Command::new(am_bin);
-    cmd.arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.path={}", dir.path().join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=");
-    let _am = Peer::spawn("alertmanager", cmd);
-    wait_for("Alertmanager ready", 30, || http_get(port, "/-/ready").filter(|(s, _)| *s == 200));
 
     let storage = Arc::new(MemStorage::new());
     let value = Arc::new(AtomicU64::new(1f64.to_bits()));
@@ -143,8 +96,16 @@ fn alert_reaches_alertmanager_and_resolves() {
     std::fs::write(&rules, RULES).unwrap();
 
     let external = Labels::from_pairs([("cluster", "eu1")]);
-    let notifier = Notifier::new(NotifierOptions { external_labels: external.clone(), ..Default::default() });
-    notifier.apply_config(&[AlertmanagerConfig::for_target(&format!("127.0.0.1:{port}"))]).unwrap();
+    let cfg = Config::parse(
+        &format!(
+            "global:\n  external_labels: {{cluster: eu1}}\nalerting:\n  alertmanagers:\n    - static_configs: [{{targets: ['127.0.0.1:{}']}}]\n",
+            am.port
+        ),
+        "prometheus.yml",
+    )
+    .unwrap();
+    let notifier = Notifier::new(NotifierOptions::default());
+    notifier.apply(NotifierConfig::from_config(&cfg).unwrap());
     let opts = ManagerOptions {
         eval_interval_ms: 1000,
         external_labels: external,
@@ -168,10 +129,10 @@ fn alert_reaches_alertmanager_and_resolves() {
     };
     wait_for("pending", 15, || state(&mgr).filter(|s| s == "pending"));
     // Pending alerts are never sent.
-    assert_eq!(am_alerts(port).map(|v| v.len()), Some(0), "pending alert reached Alertmanager");
+    assert_eq!(am.alerts().map(|v| v.len()), Some(0), "pending alert reached Alertmanager");
     wait_for("firing", 15, || state(&mgr).filter(|s| s == "firing"));
 
-    let alert = wait_for("alert in Alertmanager", 30, || am_alerts(port).and_then(|v| v.into_iter().next()));
+    let alert = wait_for("alert in Alertmanager", 30, || am.alerts().and_then(|v| v.into_iter().next()));
     let labels = &alert["labels"];
     assert_eq!(labels["alertname"], "ProbeFailing");
     assert_eq!(labels["severity"], "page");
@@ -193,7 +154,7 @@ fn alert_reaches_alertmanager_and_resolves() {
     value.store(0f64.to_bits(), Ordering::Relaxed);
     wait_for("rule resolved", 15, || if state(&mgr).is_none() { Some(()) } else { None });
     wait_for("alert resolved in Alertmanager", 30, || {
-        let alerts = am_alerts(port)?;
+        let alerts = am.alerts()?;
         let active = alerts.iter().filter(|a| a["status"]["state"] == "active").count();
         if active == 0 { Some(()) } else { None }
     });
@@ -206,11 +167,270 @@ fn alert_reaches_alertmanager_and_resolves() {
         "last evaluation {} off the grid",
         g.last_eval_ms()
     );
-    let metrics = mgr.metrics();
+    // /metrics renders the rule manager's and the notifier's families side by side.
+    let mut metrics = mgr.metrics();
+    metrics.extend(notifier.metrics());
     let get = |name: &str| metrics.iter().filter(|(n, _, _)| n == name).map(|(_, _, v)| *v).sum::<f64>();
     assert!(get("cairn_notifications_sent_total") >= 2.0, "firing and resolved were sent: {metrics:?}");
     assert_eq!(get("cairn_notifications_dropped_total"), 0.0);
     assert_eq!(get("cairn_rule_evaluation_failures_total"), 0.0);
     mgr.stop();
     notifier.stop();
+}
+
+/// Rules that fire on the first evaluation (1s interval).
+const SERVE_RULES: &str = r#"
+groups:
+  - name: always
+    interval: 1s
+    rules:
+      - alert: Kept
+        expr: vector(1)
+        labels: {severity: page}
+      - alert: Noisy
+        expr: vector(1)
+      - alert: Rewritten
+        expr: vector(1)
+        labels: {team: db}
+"#;
+
+/// Alert names → labels, of the alerts Alertmanager lists once `want` names are all there.
+fn wait_for_alerts(am: &Alertmanager, want: &[&str]) -> BTreeMap<String, serde_json::Value> {
+    wait_for("alerts in Alertmanager", 60, || {
+        let by_name: BTreeMap<String, serde_json::Value> = am
+            .alerts()?
+            .into_iter()
+            .map(|a| (a["labels"]["alertname"].as_str().unwrap_or("").to_string(), a["labels"].clone()))
+            .collect();
+        if want.iter().all(|w| by_name.contains_key(*w)) { Some(by_name) } else { None }
+    })
+}
+
+#[tokio::test]
+async fn serve_sends_to_file_sd_alertmanager_with_external_labels_and_alert_relabeling() {
+    let Some(am) = Alertmanager::start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("am")).unwrap();
+    std::fs::write(dir.path().join("rules.yml"), SERVE_RULES).unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        r#"
+global:
+  evaluation_interval: 1s
+  external_labels:
+    cluster: eu1
+    severity: external
+rule_files: ['rules.yml']
+alerting:
+  alert_relabel_configs:
+    - source_labels: [alertname]
+      regex: Noisy
+      action: drop
+    - source_labels: [alertname, team]
+      regex: 'Rewritten;db'
+      target_label: team
+      replacement: storage
+  alertmanagers:
+    - static_configs:
+        - targets: ['127.0.0.1:1']
+      file_sd_configs:
+        - files: ['am/*.json']
+      relabel_configs:
+        # Keep only what file SD found (static targets have no __meta_filepath).
+        - source_labels: [__meta_filepath]
+          regex: ''
+          action: drop
+"#,
+    )
+    .unwrap();
+    // Firing alerts are re-sent every second, so an Alertmanager found later gets them soon.
+    let cairn =
+        CairnServer::start(&["--config", cfg.to_str().unwrap(), "--rules.alert.resend-delay=1s"]).await;
+    let ams = cairn.get_json("/api/v1/alertmanagers").await;
+    assert_eq!(ams["data"]["activeAlertmanagers"], serde_json::json!([]), "no file-SD file yet");
+    // The Alertmanager appears in a file-SD file while Cairn runs.
+    std::fs::write(
+        dir.path().join("am/local.json"),
+        format!(r#"[{{"targets": ["127.0.0.1:{}"]}}]"#, am.port),
+    )
+    .unwrap();
+
+    let got = wait_for_alerts(&am, &["Kept", "Rewritten"]);
+    // The three alerts of one evaluation go out in one batch: Noisy would be here by now.
+    assert_eq!(got.keys().collect::<Vec<_>>(), ["Kept", "Rewritten"], "{got:?}");
+    let kept = &got["Kept"];
+    assert_eq!(kept["cluster"], "eu1", "external label added: {kept}");
+    assert_eq!(kept["severity"], "page", "the alert's own label wins over the external one: {kept}");
+    let rewritten = &got["Rewritten"];
+    assert_eq!(rewritten["team"], "storage", "{rewritten}");
+    assert_eq!(rewritten["cluster"], "eu1");
+    assert_eq!(rewritten["severity"], "external");
+
+    let ams = cairn.get_json("/api/v1/alertmanagers").await;
+    assert_eq!(
+        ams["data"],
+        serde_json::json!({
+            "activeAlertmanagers": [{"url": format!("http://127.0.0.1:{}/api/v2/alerts", am.port)}],
+            "droppedAlertmanagers": [{"url": "http://127.0.0.1:1/api/v2/alerts"}],
+        })
+    );
+    cairn.stop();
+}
+
+#[tokio::test]
+async fn serve_sends_to_alertmanager_behind_basic_auth() {
+    let Some(am) = Alertmanager::start(true) else { return };
+    // The web config really demands credentials.
+    let unauthenticated = crate::support::peers::http_get(am.port, "/api/v2/alerts", None).map(|(s, _)| s);
+    assert_eq!(unauthenticated, Some(401));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rules.yml"), SERVE_RULES).unwrap();
+    std::fs::write(dir.path().join("am-password"), format!("{AM_PASSWORD}\n")).unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  evaluation_interval: 1s\n  external_labels:\n    home: '${{HOME}}'\nrule_files: ['rules.yml']\nalerting:\n  alertmanagers:\n    - basic_auth:\n        username: {AM_USER}\n        password_file: am-password\n      timeout: 5s\n      static_configs:\n        - targets: ['127.0.0.1:{}']\n",
+            am.port
+        ),
+    )
+    .unwrap();
+    // Prometheus's flags as a start script would pass them.
+    let cairn = CairnServer::start(&[
+        "--config.file",
+        cfg.to_str().unwrap(),
+        "--web.enable-lifecycle",
+        "--web.external-url=http://cairn.example:9090/",
+        "--rules.alert.resend-delay=1m",
+        "--alertmanager.notification-queue-capacity=100",
+        "--enable-feature=expand-external-labels",
+    ])
+    .await;
+    let got = wait_for_alerts(&am, &["Kept", "Noisy", "Rewritten"]);
+    assert_eq!(got["Rewritten"]["team"], "db", "no relabeling configured");
+    let alerts = am.alerts().unwrap();
+    let generator = alerts[0]["generatorURL"].as_str().unwrap();
+    assert_eq!(generator, "http://cairn.example:9090/graph?g0.expr=vector%281%29&g0.tab=1");
+    // expand-external-labels: `${HOME}` became the server's environment value.
+    match std::env::var("HOME").ok().filter(|h| !h.is_empty()) {
+        Some(home) => assert_eq!(got["Kept"]["home"], home.as_str()),
+        None => assert!(got["Kept"].get("home").is_none()),
+    }
+    cairn.stop();
+}
+
+/// The notifier's (sent, errors) counters summed over its Alertmanagers.
+fn sent_and_errors(n: &Notifier) -> (f64, f64) {
+    let m = n.metrics();
+    let sum = |name: &str| m.iter().filter(|(k, _, _)| k == name).map(|(_, _, v)| *v).sum::<f64>();
+    (sum("cairn_notifications_sent_total"), sum("cairn_notifications_errors_total"))
+}
+
+#[test]
+fn tls_alertmanager_checked_against_ca_file_and_server_name() {
+    // The certificate is for `am.test` only, signed by the fixture CA; we connect to 127.0.0.1.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let Some(am) =
+        Alertmanager::start_with(false, Some((&fixtures.join("server.pem"), &fixtures.join("server.key"))))
+    else {
+        return;
+    };
+    let notifier_for = |tls: &str| {
+        let yaml = format!(
+            "alerting:\n  alertmanagers:\n    - scheme: https\n      tls_config:\n{tls}      static_configs: [{{targets: ['127.0.0.1:{}']}}]\n",
+            am.port
+        );
+        let mut cfg = Config::parse(&yaml, "prometheus.yml").unwrap();
+        cfg.base_dir = fixtures.clone();
+        let n = Notifier::new(NotifierOptions { attempts: 1, ..Default::default() });
+        n.apply(NotifierConfig::from_config(&cfg).unwrap());
+        n
+    };
+    let alert = cairn::rules::notifier::OutAlert {
+        labels: Labels::from_pairs([("alertname", "TlsProbe")]),
+        annotations: Labels::empty(),
+        starts_at: now_ms(),
+        ends_at: 0,
+        generator_url: String::new(),
+    };
+    // Right CA and the certificate's name: delivered.
+    let good = notifier_for("        ca_file: ca.pem\n        server_name: am.test\n");
+    good.send(vec![alert.clone()]);
+    wait_for("sent over TLS", 30, || (sent_and_errors(&good).0 == 1.0).then_some(()));
+    good.stop();
+    // The same CA without server_name: the certificate does not name 127.0.0.1, so it fails.
+    let wrong_name = notifier_for("        ca_file: ca.pem\n");
+    wrong_name.send(vec![alert.clone()]);
+    wait_for("rejected certificate", 30, || (sent_and_errors(&wrong_name).1 == 1.0).then_some(()));
+    assert_eq!(sent_and_errors(&wrong_name).0, 0.0);
+    wrong_name.stop();
+    // insecure_skip_verify accepts it without a CA.
+    let insecure = notifier_for("        insecure_skip_verify: true\n");
+    insecure.send(vec![alert]);
+    wait_for("sent without verification", 30, || (sent_and_errors(&insecure).0 == 1.0).then_some(()));
+    insecure.stop();
+}
+
+/// The whole chain with Debian's programs and a config written as for Prometheus: Cairn scrapes
+/// node_exporter, a recording rule and an alert read the scraped series, and the alert reaches
+/// Alertmanager with the target's labels, the external labels and its templated annotation.
+#[tokio::test]
+async fn serve_scrapes_node_exporter_and_alerts_alertmanager() {
+    let Some((_node, node_addr)) = crate::support::peers::start_node_exporter() else { return };
+    let Some(am) = Alertmanager::start(false) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("node.rules.yml"),
+        r#"
+groups:
+  - name: node
+    rules:
+      - record: job:node_cpu_seconds:count
+        expr: count by (job) (node_cpu_seconds_total)
+      - alert: NodeExporterUp
+        expr: up{job="node"} == 1 and on(job) job:node_cpu_seconds:count > 0
+        labels:
+          severity: info
+        annotations:
+          summary: 'node_exporter on {{ $labels.instance }} is up (value {{ $value }})'
+"#,
+    )
+    .unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+  external_labels:
+    monitor: 'e2e'
+rule_files:
+  - '*.rules.yml'
+alerting:
+  alertmanagers:
+  - static_configs:
+    - targets: ['127.0.0.1:{}']
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ['{node_addr}']
+"#,
+            am.port
+        ),
+    )
+    .unwrap();
+    let cairn = CairnServer::start(&["--config.file", cfg.to_str().unwrap()]).await;
+    let got = wait_for_alerts(&am, &["NodeExporterUp"]);
+    let labels = &got["NodeExporterUp"];
+    assert_eq!(labels["instance"], node_addr.as_str(), "{labels}");
+    assert_eq!(labels["job"], "node");
+    assert_eq!(labels["monitor"], "e2e");
+    assert_eq!(labels["severity"], "info");
+    let alerts = am.alerts().unwrap();
+    let summary = alerts[0]["annotations"]["summary"].as_str().unwrap();
+    assert_eq!(summary, format!("node_exporter on {node_addr} is up (value 1)"));
+    cairn.stop();
 }

@@ -1,9 +1,12 @@
-//! The Alertmanager notifier against a small capturing HTTP server on 127.0.0.1: batching
-//! (at most 64 alerts per POST), retries, drops when every Alertmanager fails, the bounded
-//! queue, external labels (alert labels win), relabelling, and the JSON it posts.
+//! The Alertmanager notifier against a small capturing HTTP server on 127.0.0.1, configured
+//! through the `alerting` section of a real configuration: batching (at most 64 alerts per
+//! POST), retries, drops when every Alertmanager fails, the bounded queue, external labels
+//! (alert labels win), `alert_relabel_configs`, auth headers, the active/dropped lists of
+//! `/api/v1/alertmanagers`, the drain at shutdown, and the JSON it posts.
 
+use cairn::config::Config;
 use cairn::rules::api::alertmanagers_json;
-use cairn::rules::notifier::{AlertmanagerConfig, Notifier, NotifierOptions, OutAlert};
+use cairn::rules::notifier::{Notifier, NotifierConfig, NotifierOptions, OutAlert};
 use cairn_format::Labels;
 use parking_lot::Mutex;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -116,25 +119,31 @@ fn wait_until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     f()
 }
 
-fn notifier(port: u16, opts: NotifierOptions) -> Arc<Notifier> {
+/// A notifier configured from `prometheus.yml` text: `global` (indented body) and extra keys
+/// of the `alerting` section, with one Alertmanager at `port` behind basic auth.
+fn notifier_with(port: u16, opts: NotifierOptions, global: &str, alerting: &str) -> Arc<Notifier> {
+    let yaml = format!(
+        "global:\n  scrape_interval: 1m\n{global}alerting:\n{alerting}  alertmanagers:\n    - path_prefix: /am/\n      basic_auth: {{username: cairn, password: s3cret}}\n      static_configs:\n        - targets: ['127.0.0.1:{port}']\n"
+    );
+    let cfg = Config::parse(&yaml, "prometheus.yml").unwrap();
     let n = Notifier::new(opts);
-    let mut cfg = AlertmanagerConfig::for_target(&format!("127.0.0.1:{port}"));
-    cfg.path_prefix = "/am/".into();
-    cfg.basic_auth = Some(cairn::rules::notifier::BasicAuth {
-        username: "cairn".into(),
-        username_file: None,
-        password: Some("s3cret".into()),
-        password_file: None,
-    });
-    n.apply_config(&[cfg]).unwrap();
+    n.apply(NotifierConfig::from_config(&cfg).unwrap());
     n
+}
+
+fn notifier(port: u16, opts: NotifierOptions) -> Arc<Notifier> {
+    notifier_with(port, opts, "", "")
 }
 
 #[test]
 fn batches_of_at_most_64_with_labels_and_json_shape() {
     let cap = Capture::start(0);
-    let ext = Labels::from_pairs([("cluster", "eu1"), ("region", "west")]);
-    let n = notifier(cap.port, NotifierOptions { external_labels: ext, ..Default::default() });
+    let n = notifier_with(
+        cap.port,
+        NotifierOptions::default(),
+        "  external_labels: {cluster: eu1, region: west}\n",
+        "",
+    );
     n.send((0..150).map(alert).collect());
     assert!(wait_until(20, || cap
         .bodies
@@ -197,20 +206,10 @@ fn failing_alertmanager_counts_drops_and_errors() {
 fn bounded_queue_drops_oldest_and_relabel_can_drop() {
     // One send of 25 alerts into a queue of 10: the overflow is counted before the sender
     // thread can take anything.
-    let relabel: cairn::rules::notifier::RelabelFn = Arc::new(|l: &Labels| {
-        if l.get("i") == Some("0") {
-            None
-        } else {
-            let mut l = l.clone();
-            l.set("relabelled", "yes");
-            Some(l)
-        }
-    });
+    let relabel = "  alert_relabel_configs:\n    - source_labels: [i]\n      regex: '0'\n      action: drop\n    - target_label: relabelled\n      replacement: 'yes'\n";
     let cap = Capture::start(0);
-    let n = notifier(
-        cap.port,
-        NotifierOptions { queue_capacity: 10, relabel: Some(relabel), ..Default::default() },
-    );
+    let n =
+        notifier_with(cap.port, NotifierOptions { queue_capacity: 10, ..Default::default() }, "", relabel);
     n.send((0..26).map(alert).collect());
     // 1 dropped by relabelling (not counted), 25 queued into 10 places: 15 dropped.
     assert_eq!(n.dropped(), 15);
@@ -236,4 +235,87 @@ fn bounded_queue_drops_oldest_and_relabel_can_drop() {
             .all(|a| a["labels"]["relabelled"] == "yes")
     );
     n.stop();
+}
+
+#[test]
+fn shutdown_drains_the_queue_within_its_bound() {
+    // The first POST fails, so alerts are still queued or being retried when shutdown starts.
+    let cap = Capture::start(1);
+    let n = notifier(cap.port, NotifierOptions { attempts: 3, ..Default::default() });
+    n.send((0..150).map(alert).collect());
+    n.shutdown(Duration::from_secs(20));
+    let received: usize = cap.bodies.lock().iter().map(|(_, b)| b.as_array().map_or(0, |a| a.len())).sum();
+    assert_eq!(received, 150, "every queued alert was sent before shutdown returned");
+    assert_eq!(n.dropped(), 0);
+    assert_eq!(n.queue_len(), 0);
+}
+
+#[test]
+fn stop_abandons_what_cannot_be_sent() {
+    // Nothing listens on the port: with a zero drain bound, queued alerts are counted as dropped.
+    let port = crate::support::free_port();
+    let n = notifier(port, NotifierOptions { attempts: 1, ..Default::default() });
+    n.send((0..200).map(alert).collect());
+    n.stop();
+    assert_eq!(n.queue_len(), 0);
+    assert_eq!(n.dropped(), 200, "sent nowhere, so all dropped");
+}
+
+#[test]
+fn bearer_token_file_and_dropped_alertmanagers() {
+    let cap = Capture::start(0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "t0ken\n").unwrap();
+    let yaml = format!(
+        "alerting:\n  alertmanagers:\n    - authorization:\n        credentials_file: token\n      static_configs:\n        - targets: ['127.0.0.1:{}', 'drop-me:9093']\n      relabel_configs:\n        - source_labels: [__address__]\n          regex: 'drop-me:.*'\n          action: drop\n",
+        cap.port
+    );
+    let path = dir.path().join("prometheus.yml");
+    std::fs::write(&path, yaml).unwrap();
+    let cfg = Config::load(&path).unwrap();
+    let n = Notifier::new(NotifierOptions::default());
+    n.apply(NotifierConfig::from_config(&cfg).unwrap());
+    let am = alertmanagers_json(Some(&n));
+    assert_eq!(
+        am,
+        serde_json::json!({
+            "activeAlertmanagers": [{"url": format!("http://127.0.0.1:{}/api/v2/alerts", cap.port)}],
+            "droppedAlertmanagers": [{"url": "http://drop-me:9093/api/v2/alerts"}],
+        })
+    );
+    n.send(vec![alert(1)]);
+    assert!(wait_until(20, || cap.bodies.lock().len() == 1));
+    assert_eq!(cap.auth.lock().clone(), ["Bearer t0ken"]);
+    n.stop();
+}
+
+#[test]
+fn shutdown_abandons_a_request_the_alertmanager_never_answers() {
+    // Accepts connections and never answers; the Alertmanager timeout is an hour.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let h = held.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().take(4).flatten() {
+            h.lock().push(s);
+        }
+    });
+    let yaml = format!(
+        "alerting:\n  alertmanagers:\n    - timeout: 1h\n      static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+    );
+    let n = Notifier::new(NotifierOptions { attempts: 1, ..Default::default() });
+    n.apply(NotifierConfig::from_config(&Config::parse(&yaml, "p.yml").unwrap()).unwrap());
+    n.send(vec![alert(1)]);
+    assert!(wait_until(20, || !held.lock().is_empty()), "request under way");
+    // shutdown returns within its drain bound although the request would wait an hour; the
+    // 60 s below is only a liveness bound for the test, far above the 200 ms asked for.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let n2 = n.clone();
+    std::thread::spawn(move || {
+        n2.shutdown(Duration::from_millis(200));
+        let _ = tx.send(());
+    });
+    assert!(rx.recv_timeout(Duration::from_secs(60)).is_ok(), "shutdown did not return");
+    assert_eq!(n.dropped(), 1);
 }

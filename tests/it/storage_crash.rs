@@ -3,11 +3,10 @@
 //! each acknowledged commit; the parent `kill -9`s it at random moments over 30 rounds,
 //! reopens the directory and requires every acknowledged sample to be there.
 
+use crate::support::crash::{self, CrashHarness};
 use crate::util::Rng;
 use cairn::storage::{Db, FsyncPolicy, Options};
 use cairn_format::{Labels, Matcher};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ENV_DIR: &str = "CAIRN_CRASH_DIR";
@@ -31,7 +30,7 @@ fn series_in_commit(seq: i64) -> usize {
 #[test]
 #[ignore = "child process of crash_kill9_keeps_every_acknowledged_sample"]
 fn crash_child() {
-    let Ok(dir) = std::env::var(ENV_DIR) else { return };
+    let Some(dir) = crash::child_dir(ENV_DIR) else { return };
     let db = Db::open(&dir, opts()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let threads: Vec<_> = (0..WRITERS)
@@ -45,7 +44,7 @@ fn crash_child() {
                 let mut seq = last.unwrap_or(0) + 1;
                 let first = seq;
                 let mut app = db.appender();
-                println!("READY");
+                crash::ready();
                 // Bounded in time (the parent kills us long before) and in commits per run
                 // (keeps the WAL, hence every later replay, small).
                 while Instant::now() < deadline && seq - first < COMMITS_PER_RUN {
@@ -53,9 +52,7 @@ fn crash_child() {
                         app.append(&labels(w, i), seq, seq as f64).unwrap();
                     }
                     app.commit().unwrap();
-                    let mut out = std::io::stdout().lock();
-                    writeln!(out, "ACK {w} {seq}").unwrap();
-                    out.flush().unwrap();
+                    crash::ack(format!("{w} {seq}"));
                     seq += 1;
                 }
             })
@@ -66,16 +63,6 @@ fn crash_child() {
     }
 }
 
-/// Kills the child by PID if the test fails half-way.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn crash_kill9_keeps_every_acknowledged_sample() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,43 +70,25 @@ fn crash_kill9_keeps_every_acknowledged_sample() {
         Ok(_) => tempfile::TempDir::with_prefix_in("crash", "/tmp").unwrap().keep(),
         Err(_) => dir.path().to_path_buf(),
     };
-    let exe = std::env::current_exe().unwrap();
     let mut rng = Rng::new(0xC0FFEE);
+    let harness = CrashHarness::new("storage_crash::crash_child", ENV_DIR, &dir);
     // Every acknowledged (writer, seq). Not "all seqs up to the highest": a commit cut short
     // by a kill is unacknowledged, partly durable, and the next child continues after it.
     let mut acked: Vec<Vec<i64>> = vec![Vec::new(); WRITERS];
     let mut rounds_with_acks = 0;
     for round in 0..30 {
-        let child = Command::new(&exe)
-            .args(["storage_crash::crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-            .env(ENV_DIR, &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut guard = KillOnDrop(child);
-        let stdout = guard.0.stdout.take().unwrap();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let mut got = Vec::new();
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line == "READY" {
-                    let _ = ready_tx.send(());
-                }
-                if let Some(rest) = line.strip_prefix("ACK ") {
-                    let mut it = rest.split(' ').map(|x| x.parse::<i64>().unwrap());
-                    got.push((it.next().unwrap() as usize, it.next().unwrap()));
-                }
-            }
-            got
-        });
         // Mostly kill while writing; sometimes while the child is still opening (replay).
-        let ready = rng.chance(0.85) && ready_rx.recv_timeout(Duration::from_secs(10)).is_ok();
-        std::thread::sleep(Duration::from_millis(if ready { 1 + rng.below(100) } else { rng.below(50) }));
-        // SIGKILL: no destructors, no flushing; only what the kernel has survives.
-        guard.0.kill().unwrap();
-        guard.0.wait().unwrap();
-        let got = reader.join().unwrap();
+        let wait_for_ready = rng.chance(0.85);
+        let got: Vec<(usize, i64)> = harness
+            .kill_round(wait_for_ready, |ready| {
+                Duration::from_millis(if ready { 1 + rng.below(100) } else { rng.below(50) })
+            })
+            .iter()
+            .map(|a| {
+                let mut it = a.split(' ').map(|x| x.parse::<i64>().unwrap());
+                (it.next().unwrap() as usize, it.next().unwrap())
+            })
+            .collect();
         if !got.is_empty() {
             rounds_with_acks += 1;
         }

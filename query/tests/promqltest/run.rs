@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use cairn_format::{Labels, Sample, is_stale_nan, matches_all};
 use cairn_query::mem::MemStorage;
-use cairn_query::{Engine, QueryOptions, Value};
+use cairn_query::{Engine, QueryOptions, Queryable, Value};
 use promql_parser::parser::{Expr, token};
 
 use crate::script::{Command, Eval, ExpectKind, ExpectText, Item, Query, SeriesLine};
@@ -364,7 +364,7 @@ pub fn at_variants(ev: &Eval) -> Vec<(String, i64)> {
     times.into_iter().map(|ts| (text.clone(), ts)).collect()
 }
 
-fn check_eval(engine: &Engine, st: &MemStorage, ev: &Eval) -> Result<(), String> {
+fn check_eval(engine: &Engine, st: &dyn Queryable, ev: &Eval) -> Result<(), String> {
     check_eval_once(engine, st, ev)?;
     if std::env::var_os("CAIRN_PROMQLTEST_NO_AT_VARIANTS").is_none() {
         for (text, ts) in at_variants(ev) {
@@ -383,7 +383,7 @@ fn check_eval(engine: &Engine, st: &MemStorage, ev: &Eval) -> Result<(), String>
     Ok(())
 }
 
-fn check_eval_once(engine: &Engine, st: &MemStorage, ev: &Eval) -> Result<(), String> {
+fn check_eval_once(engine: &Engine, st: &dyn Queryable, ev: &Eval) -> Result<(), String> {
     let opts = QueryOptions::default();
     let res = match &ev.query {
         Query::Instant { at } => engine.instant_query(st, &ev.expr, *at, &opts),
@@ -464,7 +464,7 @@ fn check_eval_once(engine: &Engine, st: &MemStorage, ev: &Eval) -> Result<(), St
 
 /// FORMAT.md §8.2: the instant expression run as a range query t-1m..t+1m step 1m must
 /// succeed, be sorted, and give the expected values at its middle step.
-fn range_cross_check(engine: &Engine, st: &MemStorage, ev: &Eval, at: i64) -> Result<(), String> {
+fn range_cross_check(engine: &Engine, st: &dyn Queryable, ev: &Eval, at: i64) -> Result<(), String> {
     if ev.range_vector.is_some() || ev.string.is_some() {
         return Ok(());
     }
@@ -513,24 +513,62 @@ fn range_cross_check(engine: &Engine, st: &MemStorage, ev: &Eval, at: i64) -> Re
     Ok(())
 }
 
-fn load(st: &MemStorage, step: i64, series: &[SeriesLine], hist: &mut Vec<Labels>, nhcb: bool) {
-    for s in series {
+/// The storage a script runs against: `load` commands go in through [`ScriptStorage::load`],
+/// evals read it as a `Queryable`. [`run_file`] uses a `MemStorage`; the root crate runs the
+/// same scripts over its database with [`run_file_on`].
+pub trait ScriptStorage: Queryable {
+    /// Appends one `load` command's float samples (each series in time order).
+    fn load(&self, samples: &[(Labels, i64, f64)]) -> Result<(), String>;
+}
+
+impl ScriptStorage for MemStorage {
+    fn load(&self, samples: &[(Labels, i64, f64)]) -> Result<(), String> {
+        for (l, t, v) in samples {
+            self.append(l, *t, *v);
+        }
+        Ok(())
+    }
+}
+
+fn load(
+    st: &dyn ScriptStorage,
+    step: i64,
+    series: &[SeriesLine],
+    hist: &mut Vec<Labels>,
+    nhcb: bool,
+) -> Result<(), String> {
+    let mut samples = Vec::new();
+    // As in Prometheus's runner, a later line for the same series replaces an earlier one.
+    let last_def = |i: usize| !series[i + 1..].iter().any(|t| t.labels == series[i].labels);
+    for (_, s) in series.iter().enumerate().filter(|(i, _)| last_def(*i)) {
         if s.items.iter().any(|i| matches!(i, Item::Hist)) {
             hist.push(s.labels.clone());
             continue;
         }
         for (i, it) in s.items.iter().enumerate() {
             if let Item::Float(v) = it {
-                st.append(&s.labels, i as i64 * step, *v);
+                samples.push((s.labels.clone(), i as i64 * step, *v));
             }
         }
     }
     if nhcb {
         hist.extend(nhcb_bases(series));
     }
+    st.load(&samples)
 }
 
 pub fn run_file(engine: &Engine, name: &str, text: &str) -> FileReport {
+    run_file_on(engine, name, text, &mut MemStorage::new)
+}
+
+/// Runs a script over storages made by `new_storage` (one at the start and one per `clear`).
+/// A failed `load` is reported as a failure of its own (`[load] ...`), not counted in a class.
+pub fn run_file_on<S: ScriptStorage>(
+    engine: &Engine,
+    name: &str,
+    text: &str,
+    new_storage: &mut dyn FnMut() -> S,
+) -> FileReport {
     let mut rep = FileReport::default();
     let cmds = match crate::script::parse_script(text) {
         Ok(c) => c,
@@ -539,16 +577,20 @@ pub fn run_file(engine: &Engine, name: &str, text: &str) -> FileReport {
             return rep;
         }
     };
-    let st = MemStorage::new();
+    let mut st = new_storage();
     let mut hist: Vec<Labels> = Vec::new();
     let start_ts_file = name.starts_with("start_timestamps");
     for c in &cmds {
         match c {
             Command::Clear => {
-                st.clear();
+                st = new_storage();
                 hist.clear();
             }
-            Command::Load { step, nhcb, series } => load(&st, *step, series, &mut hist, *nhcb),
+            Command::Load { step, nhcb, series } => {
+                if let Err(e) = load(&st, *step, series, &mut hist, *nhcb) {
+                    rep.failures.push(format!("[load] {e}"));
+                }
+            }
             Command::Eval(ev) => {
                 let class = classify(ev, &hist, start_ts_file);
                 let r =

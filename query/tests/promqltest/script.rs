@@ -201,7 +201,8 @@ pub fn parse_labels(s: &str) -> Result<Labels, String> {
     if let Some(n) = vs.name {
         pairs.push((cairn_format::METRIC_NAME.into(), n));
     }
-    for m in vs.matchers.matchers {
+    // An empty value is no label at all, as in Prometheus's storage (which drops them).
+    for m in vs.matchers.matchers.into_iter().filter(|m| !m.value.is_empty()) {
         pairs.push((m.name, m.value));
     }
     Ok(Labels::from_pairs(pairs))

@@ -1,9 +1,10 @@
 //! Test support shared by the integration tests: starting the real `cairn` binary on a free
-//! loopback port, HTTP helpers, and locating Debian-packaged peer programs (which must exist
-//! when `CI` is set).
+//! loopback port, HTTP helpers, locating Debian-packaged peer programs (which must exist
+//! when `CI` is set), and the kill -9 crash harness (`crash`).
 
 #![allow(dead_code)]
 
+pub mod crash;
 pub mod peers;
 pub mod remote;
 
