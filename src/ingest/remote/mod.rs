@@ -1,12 +1,14 @@
 //! Prometheus remote-write 1.0 (receive) and remote-read (serve) protocols: protobuf messages,
 //! body decoding within limits, validation, and response encoding. The HTTP handlers live in
 //! `api`; they map a [`RemoteError`] to [`RemoteError::http_status`] with its Display text as
-//! the body. Does not touch storage. Wire format page: `remote.md` beside this file.
+//! the body. Only `append.rs` touches storage (appending a decoded write request). Wire format page: `remote.md` beside this file.
 
+pub mod append;
 pub mod proto;
 pub mod read;
 pub mod write;
 
+pub use append::{AppendFailure, AppendOutcome, WriteBuffers, WriteError, append_batch, ingest_write_request};
 pub use read::{
     ChunkedFrameWriter, EncodedChunk, READ_FRAME_BYTES_MAX, SAMPLES_CONTENT_TYPE, SAMPLES_PER_CHUNK,
     STREAMED_CONTENT_TYPE, decode_chunked_frames, decode_read_request, encode_chunked_frame,
