@@ -44,7 +44,10 @@ fn labels(i: usize) -> Vec<Label> {
         0..32 => vec![
             ("__name__", "node_cpu_seconds_total".to_string()),
             ("cpu", (k / 8).to_string()),
-            ("mode", ["idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"][k % 8].to_string()),
+            (
+                "mode",
+                ["idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"][k % 8].to_string(),
+            ),
         ],
         32..44 => vec![
             ("__name__", "http_request_duration_seconds_bucket".to_string()),
@@ -67,7 +70,10 @@ fn request(r: usize) -> Vec<u8> {
                 samples: (0..SAMPLES_PER_SERIES)
                     .map(|j| {
                         let k = (r * SAMPLES_PER_SERIES + j) as i64;
-                        Sample { value: (k * (1 + i as i64 % 97)) as f64 / 100.0, timestamp: 1_700_000_000_000 + k * STEP_MS }
+                        Sample {
+                            value: (k * (1 + i as i64 % 97)) as f64 / 100.0,
+                            timestamp: 1_700_000_000_000 + k * STEP_MS,
+                        }
                     })
                     .collect(),
                 exemplars: vec![],
@@ -93,8 +99,14 @@ impl State {
         let dir = tempfile::tempdir().expect("tempdir");
         let opts = Options { background_compaction: false, ..Options::default() };
         let db = Db::open(dir.path(), opts).expect("open");
-        let mut s =
-            State { bodies, db, next: 0, limits: IngestLimits::default(), bufs: WriteBuffers::default(), _dir: dir };
+        let mut s = State {
+            bodies,
+            db,
+            next: 0,
+            limits: IngestLimits::default(),
+            bufs: WriteBuffers::default(),
+            _dir: dir,
+        };
         s.ingest_next();
         s
     }

@@ -9,8 +9,8 @@
 
 use crate::ingest::remote::proto::ResponseType;
 use crate::ingest::remote::{self, RemoteError};
-use crate::server::AppState;
 use crate::ingest::remote::{AppendFailure, AppendOutcome, WriteError};
+use crate::server::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -40,6 +40,11 @@ fn remote_error(st: &AppState, e: RemoteError) -> Reject {
     Reject(StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST), e.to_string())
 }
 
+thread_local! {
+    /// Decoding and appending buffers of this blocking-pool thread, reused by its next request.
+    static WRITE_BUFFERS: std::cell::RefCell<remote::WriteBuffers> = Default::default();
+}
+
 pub async fn write(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Ok(_permit) = st.write_slots.clone().try_acquire_owned() else {
         st.ingest.overloaded.inc();
@@ -53,8 +58,10 @@ pub async fn write(State(st): State<AppState>, headers: HeaderMap, body: Bytes) 
     let st2 = st.clone();
     let res = tokio::task::spawn_blocking(move || -> Result<AppendOutcome, Reject> {
         let limits = st2.ingest_limits.read().clone();
-        let mut bufs = remote::WriteBuffers::default();
-        match remote::ingest_write_request(&st2.db, &body, ct.as_deref(), ce.as_deref(), &limits, &mut bufs) {
+        let res = WRITE_BUFFERS.with_borrow_mut(|bufs| {
+            remote::ingest_write_request(&st2.db, &body, ct.as_deref(), ce.as_deref(), &limits, bufs)
+        });
+        match res {
             Ok(out) => {
                 count_limit_hits(&st2, &out);
                 Ok(out)
@@ -63,7 +70,9 @@ pub async fn write(State(st): State<AppState>, headers: HeaderMap, body: Bytes) 
             Err(WriteError::Append(e @ AppendFailure::Closed)) => {
                 Err(Reject(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
             }
-            Err(WriteError::Append(AppendFailure::Storage(m))) => Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, m)),
+            Err(WriteError::Append(AppendFailure::Storage(m))) => {
+                Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, m))
+            }
         }
     })
     .await;

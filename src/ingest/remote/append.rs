@@ -4,9 +4,10 @@
 //! (status mapping is `api::remote`) and no decoding (`write.rs`).
 
 use super::RemoteError;
-use super::write::{WriteBatch, decode_write_request, write_batch};
+use super::decode::{DecodedWrite, decode_write};
+use super::write::{WriteBatch, check_content_type, decompress_into, validate_decoded};
 use crate::ingest::limits::IngestLimits;
-use crate::storage::{AppendError, Db};
+use crate::storage::{AppendBuffers, AppendError, Db};
 
 /// Outcome of appending one write request.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -32,9 +33,31 @@ pub enum AppendFailure {
     Storage(String),
 }
 
-/// Buffers reused from one request to the next (one per connection or worker thread).
+/// Buffers reused from one request to the next (one per worker thread): the decompressed
+/// body, the decoded request and the appender's buffers.
 #[derive(Default)]
-pub struct WriteBuffers {}
+pub struct WriteBuffers {
+    raw: Vec<u8>,
+    decoded: DecodedWrite,
+    append: AppendBuffers,
+}
+
+/// Buffers larger than this are freed after a request rather than kept for the next one.
+const KEEP_BYTES_MAX: usize = 8 << 20;
+
+impl WriteBuffers {
+    /// Frees buffers an unusually large request grew, so an idle worker does not hold them.
+    fn trim(&mut self) {
+        if self.raw.capacity() > KEEP_BYTES_MAX {
+            self.raw = Vec::new();
+        }
+        if self.decoded.samples.capacity() * 16 > KEEP_BYTES_MAX
+            || self.decoded.labels.capacity() * 16 > KEEP_BYTES_MAX
+        {
+            self.decoded = DecodedWrite::default();
+        }
+    }
+}
 
 /// Why a write request was refused as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,14 +78,68 @@ pub fn ingest_write_request(
     content_type: Option<&str>,
     content_encoding: Option<&str>,
     limits: &IngestLimits,
-    _bufs: &mut WriteBuffers,
+    bufs: &mut WriteBuffers,
 ) -> Result<AppendOutcome, WriteError> {
-    let req = decode_write_request(body, content_type, content_encoding, limits)?;
-    let batch = write_batch(req, limits)?;
-    Ok(append_batch(db, &batch)?)
+    check_content_type(content_type, "prometheus.WriteRequest")?;
+    let n = decompress_into(body, content_encoding, limits, &mut bufs.raw)?;
+    let raw = &bufs.raw[..n];
+    decode_write(raw, limits.series_per_request_max, &mut bufs.decoded)?;
+    validate_decoded(raw, &mut bufs.decoded, limits)?;
+    let res = append_decoded(db, raw, &bufs.decoded, &mut bufs.append);
+    bufs.trim();
+    Ok(res?)
 }
 
-/// Appends every series of `batch` and commits once.
+/// Appends a validated [`DecodedWrite`] of `body` and commits once.
+pub fn append_decoded(
+    db: &Db,
+    body: &[u8],
+    req: &DecodedWrite,
+    bufs: &mut AppendBuffers,
+) -> Result<AppendOutcome, AppendFailure> {
+    let mut app = db.appender_with(std::mem::take(bufs));
+    let mut out = AppendOutcome::default();
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    let mut fatal = None;
+    for s in &req.series {
+        let samples = req.series_samples(s);
+        if samples.is_empty() {
+            continue;
+        }
+        pairs.clear();
+        for l in req.series_labels(s) {
+            // Validated UTF-8 (`validate_decoded`), so these conversions cannot fail.
+            match (std::str::from_utf8(l.name.get(body)), std::str::from_utf8(l.value.get(body))) {
+                (Ok(n), Ok(v)) => pairs.push((n, v)),
+                _ => return Err(AppendFailure::Storage("label bytes changed after validation".into())),
+            }
+        }
+        let res = app.append_series(&pairs, samples, |e| {
+            if let Err(f) = refuse(&mut out, e) {
+                fatal.get_or_insert(f);
+            }
+        });
+        match res {
+            Ok(n) => out.accepted += n,
+            Err(e) => {
+                // The whole series was refused: count each of its samples, as before.
+                for _ in 0..samples.len() {
+                    refuse(&mut out, e.clone())?;
+                }
+            }
+        }
+        if let Some(f) = fatal.take() {
+            return Err(f);
+        }
+    }
+    let res = app.commit().map_err(|e| AppendFailure::Storage(format!("commit failed: {e}")));
+    *bufs = app.into_buffers();
+    res?;
+    Ok(out)
+}
+
+/// Appends every series of an owned `batch` and commits once (the path of callers that built a
+/// [`WriteBatch`]; the receiver uses [`append_decoded`]).
 pub fn append_batch(db: &Db, batch: &WriteBatch) -> Result<AppendOutcome, AppendFailure> {
     let mut app = db.appender();
     let mut out = AppendOutcome::default();

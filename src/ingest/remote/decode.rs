@@ -91,6 +91,8 @@ const WIRE_FIXED32: u8 = 5;
 /// Nesting limit for skipped groups (prost's recursion limit is 100).
 const GROUP_DEPTH_MAX: u32 = 100;
 
+#[cold]
+#[inline(never)]
 fn bad(what: &str, at: usize) -> RemoteError {
     RemoteError::InvalidProtobuf(format!("{what} at byte {at}"))
 }
@@ -111,7 +113,19 @@ impl<'a> Reader<'a> {
         self.pos >= self.buf.len()
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, RemoteError> {
+        // One-byte varints (tags, lengths below 128, small timestamps deltas) are the rule.
+        if let Some(&b) = self.buf.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
+        self.varint_slow()
+    }
+
+    fn varint_slow(&mut self) -> Result<u64, RemoteError> {
         let start = self.at();
         let mut x = 0u64;
         for i in 0..10 {
@@ -131,6 +145,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field's number and wire type.
+    #[inline]
     fn tag(&mut self) -> Result<(u32, u8), RemoteError> {
         let at = self.at();
         let key = self.varint()?;
@@ -157,6 +172,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length-delimited field: its bytes and their offset in the body.
+    #[inline]
     fn len_delimited(&mut self) -> Result<(&'a [u8], usize), RemoteError> {
         let at = self.at();
         let n = self.varint()?;
@@ -212,12 +228,19 @@ impl<'a> Reader<'a> {
     }
 
     /// Checks that `wire` is what field `field` of `msg` needs.
+    #[inline]
     fn expect(&self, wire: u8, want: u8, msg: &str, field: u32) -> Result<(), RemoteError> {
         if wire != want {
-            return Err(bad(&format!("{msg} field {field} has wire type {wire}, expected {want}"), self.at()));
+            return Err(wrong_wire(msg, field, wire, want, self.at()));
         }
         Ok(())
     }
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_wire(msg: &str, field: u32, wire: u8, want: u8, at: usize) -> RemoteError {
+    bad(&format!("{msg} field {field} has wire type {wire}, expected {want}"), at)
 }
 
 fn sub(bytes: &[u8], base: usize) -> Reader<'_> {
@@ -233,33 +256,20 @@ fn span(at: usize, len: usize) -> Result<Span, RemoteError> {
 }
 
 /// Decodes `body` (an uncompressed `prometheus.WriteRequest`) into `out`, which is cleared
-/// first. Fails fast with `TooManySeries` once more than `series_max` series are seen.
+/// first. The whole body is decoded before the series count is checked against `series_max`
+/// (`TooManySeries`), so that malformed protobuf is always reported as such.
 pub fn decode_write(body: &[u8], series_max: usize, out: &mut DecodedWrite) -> Result<(), RemoteError> {
     out.clear();
     if u32::try_from(body.len()).is_err() {
         return Err(bad("message too large", 0));
     }
     let mut r = sub(body, 0);
-    let mut series = 0usize;
     while !r.done() {
         let (field, wire) = r.tag()?;
         match field {
             1 => {
                 r.expect(wire, WIRE_LEN, "WriteRequest", field)?;
                 let (b, at) = r.len_delimited()?;
-                series += 1;
-                if series > series_max {
-                    // Count the rest without decoding it, for the error message.
-                    let mut count = series;
-                    while !r.done() {
-                        let (f, w) = r.tag()?;
-                        if f == 1 && w == WIRE_LEN {
-                            count += 1;
-                        }
-                        r.skip(f, w, 0)?;
-                    }
-                    return Err(RemoteError::TooManySeries { count, limit: series_max });
-                }
                 decode_series(b, at, out)?;
             }
             3 => {
@@ -270,6 +280,9 @@ pub fn decode_write(body: &[u8], series_max: usize, out: &mut DecodedWrite) -> R
             }
             _ => r.skip(field, wire, 0)?,
         }
+    }
+    if out.series.len() > series_max {
+        return Err(RemoteError::TooManySeries { count: out.series.len(), limit: series_max });
     }
     Ok(())
 }
@@ -316,6 +329,17 @@ fn decode_series(b: &[u8], base: usize, out: &mut DecodedWrite) -> Result<(), Re
 }
 
 fn decode_label(b: &[u8], base: usize) -> Result<LabelSpan, RemoteError> {
+    // What every sender writes: name (field 1) then value (field 2), each shorter than 128.
+    if let [0x0a, n, rest @ ..] = b
+        && *n < 0x80
+        && let [0x12, m, ..] = rest.get(*n as usize..).unwrap_or(&[])
+        && *m < 0x80
+        && 4 + *n as usize + *m as usize == b.len()
+    {
+        let name = span(base + 2, *n as usize)?;
+        let value = span(base + 4 + *n as usize, *m as usize)?;
+        return Ok(LabelSpan { name, value });
+    }
     let mut l = LabelSpan::default();
     let mut r = sub(b, base);
     while !r.done() {
@@ -338,6 +362,14 @@ fn decode_label(b: &[u8], base: usize) -> Result<LabelSpan, RemoteError> {
 }
 
 fn decode_sample(b: &[u8], base: usize) -> Result<(i64, f64), RemoteError> {
+    // What every sender writes: the double (field 1) then the timestamp (field 2).
+    if let [0x09, v0, v1, v2, v3, v4, v5, v6, v7, 0x10, ts @ ..] = b {
+        let mut r = sub(ts, base + 10);
+        let t = r.varint()? as i64;
+        if r.done() {
+            return Ok((t, f64::from_bits(u64::from_le_bytes([*v0, *v1, *v2, *v3, *v4, *v5, *v6, *v7]))));
+        }
+    }
     let (mut t, mut v) = (0i64, 0f64);
     let mut r = sub(b, base);
     while !r.done() {
@@ -400,4 +432,47 @@ fn check_metadata(b: &[u8], base: usize) -> Result<(), RemoteError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_point_into_the_body_and_buffers_are_reused() {
+        #[rustfmt::skip]
+        let body: Vec<u8> = vec![
+            0x0a, 21,
+              0x0a, 6, 0x0a, 1, b'a', 0x12, 1, b'b',
+              0x12, 11, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 5,
+            0x0a, 2, 0x1a, 0,                       // a series with one empty exemplar
+            0x1a, 5, 0x08, 1, 0x12, 1, b'a',
+        ];
+        let mut d = DecodedWrite::default();
+        decode_write(&body, 10, &mut d).unwrap();
+        assert_eq!(d.series.len(), 2);
+        let s0 = d.series[0];
+        let l = d.series_labels(&s0);
+        assert_eq!((l[0].name.get(&body), l[0].value.get(&body)), (&b"a"[..], &b"b"[..]));
+        assert_eq!(d.series_samples(&s0), &[(5, 1.0)]);
+        assert!(d.series_labels(&d.series[1]).is_empty());
+        assert_eq!((d.exemplars, d.histograms, d.metadata), (1, 0, 1));
+        // Decoding again into the same buffers starts from scratch.
+        decode_write(&body[27..], 10, &mut d).unwrap();
+        assert_eq!(
+            (d.series.len(), d.labels.len(), d.samples.len(), d.exemplars, d.metadata),
+            (0, 0, 0, 0, 1)
+        );
+        assert_eq!(
+            decode_write(&body, 1, &mut d).unwrap_err(),
+            RemoteError::TooManySeries { count: 2, limit: 1 }
+        );
+    }
+
+    #[test]
+    fn errors_name_the_byte() {
+        let mut d = DecodedWrite::default();
+        let e = decode_write(&[0x0a, 4, 0x0a, 9, 0, 0], 10, &mut d).unwrap_err();
+        assert_eq!(e.to_string(), "invalid protobuf: length-delimited field runs past its message at byte 3");
+    }
 }
