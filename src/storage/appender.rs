@@ -279,4 +279,44 @@ mod tests {
         let ts: Vec<i64> = pending.iter().map(|p| p.1).collect();
         assert_eq!(ts, vec![2, 5, 6, 1, 3, 4]);
     }
+
+    #[test]
+    fn append_series_checks_like_append_ref_and_reuses_buffers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), crate::storage::Options::default()).unwrap();
+        let up = [("__name__", "up"), ("job", "a")];
+        let mut errs = Vec::new();
+        let mut app = db.appender();
+        // New series: created by the general path.
+        assert_eq!(app.append_series(&up, &[(10, 1.0), (20, 2.0)], |e| errs.push(e)).unwrap(), 2);
+        app.commit().unwrap();
+        let mut app = db.appender_with(app.into_buffers());
+        // Known series: the packed-label lookup; refusals go to `reject`, the rest is kept.
+        let n =
+            app.append_series(&up, &[(20, 2.0), (15, 3.0), (20, 5.0), (30, 3.0)], |e| errs.push(e)).unwrap();
+        assert_eq!(n, 2);
+        assert!(
+            matches!(
+                errs[..],
+                [AppendError::OutOfOrder { t: 15, .. }, AppendError::DuplicateTimestamp { t: 20, .. }]
+            ),
+            "{errs:?}"
+        );
+        // The same labels through `append` find the same series.
+        let r = app.append(&Labels::from_pairs(up), 40, 4.0).unwrap();
+        app.commit().unwrap();
+        let st = db.head_stats();
+        assert_eq!((st.num_series, st.num_samples), (1, 4));
+        assert_eq!(st.max_time, Some(40));
+        let mut app = db.appender();
+        app.append_ref(r, 50, 5.0).unwrap();
+        app.commit().unwrap();
+        // Invalid labels never match a stored series; every sample is refused with the reason.
+        errs.clear();
+        let n = app.append_series(&[("bad-name", "x")], &[(1, 1.0), (2, 2.0)], |e| errs.push(e)).unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(errs.len(), 2);
+        assert!(errs.iter().all(|e| matches!(e, AppendError::InvalidLabelName { .. })), "{errs:?}");
+        assert_eq!(db.head_stats().num_series, 1);
+    }
 }

@@ -291,6 +291,23 @@ pub struct WriteBatch {
     pub metadata_ignored: usize,
 }
 
+impl WriteBatch {
+    /// Equal, comparing sample values bit by bit (so NaN equals the same NaN), as the two
+    /// decoding paths must produce.
+    pub fn same_bits(&self, o: &WriteBatch) -> bool {
+        self.samples == o.samples
+            && self.exemplars_ignored == o.exemplars_ignored
+            && self.histograms_ignored == o.histograms_ignored
+            && self.metadata_ignored == o.metadata_ignored
+            && self.series.len() == o.series.len()
+            && self.series.iter().zip(&o.series).all(|(a, b)| {
+                a.labels == b.labels
+                    && a.samples.len() == b.samples.len()
+                    && a.samples.iter().zip(&b.samples).all(|(x, y)| x.same_bits(y))
+            })
+    }
+}
+
 /// Validates every series of `req` against Prometheus's rules and `limits`; the first failure
 /// rejects the whole request.
 pub fn write_batch(req: WriteRequest, limits: &IngestLimits) -> Result<WriteBatch, RemoteError> {
