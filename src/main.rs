@@ -3,6 +3,10 @@
 use cairn::cli::{CheckCommand, Cli, Command, TestCommand};
 use clap::Parser;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = Cli::parse();
     let level = match &cli.command {

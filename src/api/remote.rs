@@ -9,8 +9,8 @@
 
 use crate::ingest::remote::proto::ResponseType;
 use crate::ingest::remote::{self, RemoteError};
+use crate::ingest::remote::{AppendFailure, AppendOutcome, WriteError};
 use crate::server::AppState;
-use crate::storage::AppendError;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -40,12 +40,9 @@ fn remote_error(st: &AppState, e: RemoteError) -> Reject {
     Reject(StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST), e.to_string())
 }
 
-/// Outcome of appending one write request.
-#[derive(Default)]
-pub struct AppendOutcome {
-    pub accepted: usize,
-    pub rejected: usize,
-    pub first_error: Option<String>,
+thread_local! {
+    /// Decoding and appending buffers of this blocking-pool thread, reused by its next request.
+    static WRITE_BUFFERS: std::cell::RefCell<remote::WriteBuffers> = Default::default();
 }
 
 pub async fn write(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -61,10 +58,22 @@ pub async fn write(State(st): State<AppState>, headers: HeaderMap, body: Bytes) 
     let st2 = st.clone();
     let res = tokio::task::spawn_blocking(move || -> Result<AppendOutcome, Reject> {
         let limits = st2.ingest_limits.read().clone();
-        let req = remote::decode_write_request(&body, ct.as_deref(), ce.as_deref(), &limits)
-            .map_err(|e| remote_error(&st2, e))?;
-        let batch = remote::write_batch(req, &limits).map_err(|e| remote_error(&st2, e))?;
-        append_batch(&st2, batch)
+        let res = WRITE_BUFFERS.with_borrow_mut(|bufs| {
+            remote::ingest_write_request(&st2.db, &body, ct.as_deref(), ce.as_deref(), &limits, bufs)
+        });
+        match res {
+            Ok(out) => {
+                count_limit_hits(&st2, &out);
+                Ok(out)
+            }
+            Err(WriteError::Request(e)) => Err(remote_error(&st2, e)),
+            Err(WriteError::Append(e @ AppendFailure::Closed)) => {
+                Err(Reject(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+            }
+            Err(WriteError::Append(AppendFailure::Storage(m))) => {
+                Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, m))
+            }
+        }
     })
     .await;
     match res {
@@ -90,43 +99,14 @@ pub async fn write(State(st): State<AppState>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-/// Appends a validated batch and commits it. Storage failures become 500/503.
-fn append_batch(st: &AppState, batch: remote::WriteBatch) -> Result<AppendOutcome, Reject> {
-    let mut app = st.db.appender();
-    let mut out = AppendOutcome::default();
-    for s in &batch.series {
-        let mut r = None;
-        for sample in &s.samples {
-            let res = match r {
-                Some(r) => app.append_ref(r, sample.t, sample.v),
-                None => app.append(&s.labels, sample.t, sample.v).map(|x| {
-                    r = Some(x);
-                }),
-            };
-            match res {
-                Ok(()) => out.accepted += 1,
-                Err(AppendError::Closed) => {
-                    return Err(Reject(StatusCode::SERVICE_UNAVAILABLE, "database is shutting down".into()));
-                }
-                Err(AppendError::Storage(m)) => return Err(Reject(StatusCode::INTERNAL_SERVER_ERROR, m)),
-                Err(e) => {
-                    match e {
-                        AppendError::TooManySeries { .. } => st.ingest.limit("active_series_max").inc(),
-                        AppendError::NewSeriesRateLimited { .. } => {
-                            st.ingest.limit("new_series_per_second_max").inc()
-                        }
-                        _ => {}
-                    }
-                    out.rejected += 1;
-                    if out.first_error.is_none() {
-                        out.first_error = Some(e.to_string());
-                    }
-                }
-            }
-        }
+/// Series-limit refusals of storage count as limit hits, like the request limits.
+fn count_limit_hits(st: &AppState, out: &AppendOutcome) {
+    if out.active_series_limit_hits > 0 {
+        st.ingest.limit("active_series_max").add(out.active_series_limit_hits as f64);
     }
-    app.commit().map_err(|e| Reject(StatusCode::INTERNAL_SERVER_ERROR, format!("commit failed: {e}")))?;
-    Ok(out)
+    if out.new_series_rate_limit_hits > 0 {
+        st.ingest.limit("new_series_per_second_max").add(out.new_series_rate_limit_hits as f64);
+    }
 }
 
 pub async fn read(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

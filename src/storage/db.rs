@@ -148,7 +148,12 @@ impl Db {
 
     /// A new appender. Appenders are independent; many may commit concurrently (group commit).
     pub fn appender(&self) -> Appender {
-        Appender::new(self.clone())
+        Appender::new(self.clone(), Default::default())
+    }
+
+    /// A new appender reusing the buffers of an earlier one ([`Appender::into_buffers`]).
+    pub fn appender_with(&self, bufs: super::AppendBuffers) -> Appender {
+        Appender::new(self.clone(), bufs)
     }
 
     /// A read view over `[mint, maxt]` (both inclusive, ms).

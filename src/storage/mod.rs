@@ -100,7 +100,7 @@ mod rate;
 pub mod validate;
 pub mod wal;
 
-pub use appender::Appender;
+pub use appender::{AppendBuffers, Appender};
 pub use db::{Db, HeadCounts};
 pub use error::{AppendError, StorageError};
 pub use head::SeriesRef;

@@ -1,18 +1,27 @@
 //! Prometheus remote-write 1.0 (receive) and remote-read (serve) protocols: protobuf messages,
 //! body decoding within limits, validation, and response encoding. The HTTP handlers live in
 //! `api`; they map a [`RemoteError`] to [`RemoteError::http_status`] with its Display text as
-//! the body. Does not touch storage. Wire format page: `remote.md` beside this file.
+//! the body. Only `append.rs` touches storage (appending a decoded write request). Wire format page: `remote.md` beside this file.
 
+pub mod append;
+pub mod decode;
 pub mod proto;
 pub mod read;
 pub mod write;
 
+pub use append::{
+    AppendFailure, AppendOutcome, WriteBuffers, WriteError, append_batch, ingest_write_request,
+};
+pub use decode::{DecodedWrite, decode_write};
 pub use read::{
     ChunkedFrameWriter, EncodedChunk, READ_FRAME_BYTES_MAX, SAMPLES_CONTENT_TYPE, SAMPLES_PER_CHUNK,
     STREAMED_CONTENT_TYPE, decode_chunked_frames, decode_read_request, encode_chunked_frame,
     encode_read_response, negotiate_response_type, query_matchers, series_frames, time_series, xor_chunks,
 };
-pub use write::{SeriesSamples, WRITE_CONTENT_TYPE, WriteBatch, decode_write_request, write_batch};
+pub use write::{
+    SeriesSamples, WRITE_CONTENT_TYPE, WriteBatch, decode_write_batch, decode_write_request,
+    decoded_to_batch, decompress_into, validate_decoded, write_batch,
+};
 
 /// Why a remote-write or remote-read request was refused. The Display text is the response body.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -21,10 +21,91 @@ fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
     }
 }
 
+/// Decodes with the receive path (borrowing decoder) and checks that the prost reference path
+/// agrees.
 fn decode(req: &WriteRequest, limits: &IngestLimits) -> Result<WriteBatch, RemoteError> {
     let body = snappy(&req.encode_to_vec());
-    let r = decode_write_request(&body, Some("application/x-protobuf"), Some("snappy"), limits)?;
-    write_batch(r, limits)
+    let fast = decode_write_batch(&body, Some("application/x-protobuf"), Some("snappy"), limits);
+    let reference = decode_write_request(&body, Some("application/x-protobuf"), Some("snappy"), limits)
+        .and_then(|r| write_batch(r, limits));
+    match (&fast, &reference) {
+        (Ok(a), Ok(b)) => assert!(a.same_bits(b), "{a:?} != {b:?}"),
+        (a, b) => assert_eq!(a, b),
+    }
+    fast
+}
+
+/// Both paths on the same body: equal results, or both refused with the same status (and the
+/// same error unless it is a protobuf error, whose text names different details).
+fn assert_paths_agree(body: &[u8], l: &IngestLimits) -> Result<WriteBatch, RemoteError> {
+    let fast = decode_write_batch(body, None, None, l);
+    let reference = decode_write_request(body, None, None, l).and_then(|r| write_batch(r, l));
+    match (&fast, &reference) {
+        (Ok(a), Ok(b)) => assert!(a.same_bits(b), "{a:?} != {b:?}"),
+        (Err(RemoteError::InvalidProtobuf(_)), Err(RemoteError::InvalidProtobuf(_))) => {}
+        (a, b) => assert_eq!(a, b),
+    }
+    fast
+}
+
+#[test]
+fn borrowing_decoder_agrees_with_prost_on_unusual_encodings() {
+    let l = IngestLimits::default();
+    // Fields in reverse order, unknown fields of every wire type, a group, repeated scalar
+    // fields (last wins), long names (two-byte lengths), negative and large timestamps.
+    let long = "n".repeat(200);
+    #[rustfmt::skip]
+    let mut label_rev = vec![0x12, 1, b'v', 0x0a, 8];
+    label_rev.extend_from_slice(b"__name__");
+    let mut label_long = vec![0x0a, 200, 1];
+    label_long.extend_from_slice(long.as_bytes());
+    label_long.extend_from_slice(&[0x12, 1, b'x']);
+    #[rustfmt::skip]
+    let sample_rev: Vec<u8> = vec![0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, // t = -1
+        0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f];
+    #[rustfmt::skip]
+    let sample_odd: Vec<u8> = vec![0x09, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x10, 7, 0x10, 9, // t=7 then t=9
+        0x18, 5, 0x25, 1, 2, 3, 4, 0x2a, 1, 0, 0x33, 0x08, 1, 0x34]; // unknown fields, group 6
+    // A length-delimited field with a (possibly two-byte) varint length.
+    let field = |out: &mut Vec<u8>, f: u8, m: &[u8]| {
+        assert!(m.len() < 1 << 14);
+        out.push((f << 3) | 2);
+        if m.len() < 0x80 {
+            out.push(m.len() as u8);
+        } else {
+            out.extend_from_slice(&[(m.len() as u8) | 0x80, (m.len() >> 7) as u8]);
+        }
+        out.extend_from_slice(m);
+    };
+    let mut ts = Vec::new();
+    for (f, m) in [(1u8, &label_rev), (1, &label_long), (2, &sample_rev), (2, &sample_odd)] {
+        field(&mut ts, f, m);
+    }
+    let mut body = Vec::new();
+    field(&mut body, 1, &ts);
+    body.extend_from_slice(&[0x1a, 2, 0x08, 1]); // metadata {type: COUNTER}
+    let b = assert_paths_agree(&snappy(&body), &l).unwrap();
+    assert_eq!(b.series.len(), 1);
+    assert_eq!(b.series[0].labels.get("__name__"), Some("v"));
+    assert_eq!(b.series[0].labels.get(&long), Some("x"));
+    assert_eq!(b.series[0].samples, vec![Sample::new(-1, 1.0), Sample::new(9, 2.0)]);
+    assert_eq!(b.metadata_ignored, 1);
+
+    // Malformed: wrong wire type of a known field, field number 0, truncated varint, a
+    // length past the end, an unterminated group, an 11-byte varint.
+    for bad in [
+        vec![0x08, 1],
+        vec![0x0a, 2, 0x08, 1],
+        vec![0x0a, 3, 0x12, 1, 0x08],
+        vec![0x00, 1],
+        vec![0x0a, 0x80],
+        vec![0x0a, 5, 0x0a, 9, 0x0a, 1, b'a'],
+        vec![0x33, 0x08, 1],
+        vec![0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+    ] {
+        let e = assert_paths_agree(&snappy(&bad), &l).unwrap_err();
+        assert!(matches!(e, RemoteError::InvalidProtobuf(_)), "{bad:?}: {e:?}");
+    }
 }
 
 #[test]
@@ -338,7 +419,7 @@ mod robustness {
         fn random_bodies(data in prop::collection::vec(any::<u8>(), 0..300)) {
             let l = IngestLimits { body_size_bytes_max: 1 << 16, ..IngestLimits::default() };
             for body in [data.clone(), snappy(&data)] {
-                match decode_write_request(&body, None, None, &l).and_then(|r| write_batch(r, &l)) {
+                match assert_paths_agree(&body, &l) {
                     Ok(b) => prop_assert!(b.series.iter().all(|s| s.labels.metric_name().is_some())),
                     Err(e) => prop_assert!((400..500).contains(&e.http_status())),
                 }
@@ -347,6 +428,35 @@ mod robustness {
                 }
                 let _ = decode_chunked_frames(&body, 1 << 16);
             }
+        }
+
+        /// Structured requests (valid protobuf, arbitrary labels and samples): both decoders
+        /// and both validations agree.
+        #[test]
+        fn structured_requests_agree(
+            series in prop::collection::vec(
+                (
+                    prop::collection::vec(("(__name__|[a-c_]|1x|é){1,2}", "[a-c:]{0,3}"), 0..5),
+                    prop::collection::vec((any::<i64>(), prop_oneof![any::<f64>(), Just(f64::NAN)]), 0..4),
+                    0usize..2,
+                ),
+                0..6,
+            )
+        ) {
+            let req = WriteRequest {
+                timeseries: series
+                    .iter()
+                    .map(|(labels, samples, ex)| {
+                        let labels: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                        let mut ts = super::series(&labels, samples);
+                        ts.exemplars = vec![proto::Exemplar::default(); *ex];
+                        ts
+                    })
+                    .collect(),
+                metadata: vec![],
+            };
+            let l = IngestLimits { labels_per_series_max: 3, series_per_request_max: 4, ..IngestLimits::default() };
+            let _ = decode(&req, &l);
         }
     }
 }

@@ -51,6 +51,54 @@ impl Head {
         s.check(t, v, &self.bounds()).map(|_| ())
     }
 
+    /// Checks every sample of `samples` against the committed state of series `r` under one
+    /// read lock (as [`check`](Self::check) does one by one): acceptable samples are pushed to
+    /// `ok`, refused ones passed to `reject`.
+    pub fn check_many(
+        &self,
+        r: SeriesRef,
+        samples: &[(i64, f64)],
+        ok: &mut Vec<(SeriesRef, i64, f64)>,
+        reject: &mut impl FnMut(AppendError),
+    ) -> Result<(), AppendError> {
+        let shard = self.shards.get(r.shard()).ok_or(AppendError::UnknownRef(r.0))?.0.read();
+        let s = r.local().and_then(|id| shard.get(id)).ok_or(AppendError::UnknownRef(r.0))?;
+        let bounds = self.bounds();
+        for &(t, v) in samples {
+            match s.check(t, v, &bounds) {
+                Ok(_) => ok.push((r, t, v)),
+                Err(e) => reject(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// [`check_many`](Self::check_many) for the series whose packed labels are `packed` (hash
+    /// `hash`), found and checked under one read lock. `None` (nothing checked) if there is no
+    /// such series.
+    pub fn lookup_check_packed(
+        &self,
+        hash: u64,
+        packed: &[u8],
+        samples: &[(i64, f64)],
+        ok: &mut Vec<(SeriesRef, i64, f64)>,
+        reject: &mut impl FnMut(AppendError),
+    ) -> Option<SeriesRef> {
+        let si = self.shard_of(hash);
+        let shard = self.shard(si).read();
+        let id = shard.lookup_packed(hash, packed)?;
+        let s = shard.get(id)?;
+        let r = SeriesRef::new(si, id);
+        let bounds = self.bounds();
+        for &(t, v) in samples {
+            match s.check(t, v, &bounds) {
+                Ok(_) => ok.push((r, t, v)),
+                Err(e) => reject(e),
+            }
+        }
+        Some(r)
+    }
+
     /// Applies `batch` (shard-local id, t, v) to shard `si` in order, under its write lock.
     /// Samples that are no longer acceptable (a concurrent commit got there first, or the
     /// series was truncated away) are dropped and counted. `log` receives the accepted,

@@ -50,6 +50,23 @@ impl PackedLabels {
         PackedLabels(out.into_boxed_slice())
     }
 
+    /// Appends the packed form of validated (sorted, unique, non-empty) label pairs to `out`:
+    /// the bytes [`pack`](Self::pack) would store, so a lookup can compare them with one
+    /// `memcmp` (see [`as_bytes`](Self::as_bytes)).
+    pub fn pack_pairs_into<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, out: &mut Vec<u8>) {
+        for (n, v) in pairs {
+            put_uvarint(out, n.len());
+            out.extend_from_slice(n.as_bytes());
+            put_uvarint(out, v.len());
+            out.extend_from_slice(v.as_bytes());
+        }
+    }
+
+    /// The packed bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     /// Iterates `(name, value)` pairs as byte slices.
     pub fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
         let b = &self.0;
@@ -116,5 +133,8 @@ mod tests {
         assert_eq!(p.get("nope"), None);
         assert!(!p.equals(&Labels::from_pairs([("__name__", "up")])));
         assert!(!p.equals(&Labels::from_pairs([("__name__", "up"), ("job", "v"), ("a", ""), ("z", "1")])));
+        let mut out = Vec::new();
+        PackedLabels::pack_pairs_into(l.iter().map(|l| (l.name.as_str(), l.value.as_str())), &mut out);
+        assert_eq!(out, p.as_bytes());
     }
 }

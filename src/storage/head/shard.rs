@@ -54,6 +54,17 @@ impl Shard {
         self.collisions.get(&hash)?.iter().copied().find(|&id| is(id))
     }
 
+    /// The id of the series whose packed labels are exactly `packed` (one byte comparison
+    /// per candidate; see `PackedLabels::pack_pairs_into`).
+    pub fn lookup_packed(&self, hash: u64, packed: &[u8]) -> Option<u32> {
+        let first = *self.by_hash.get(&hash)?;
+        let is = |id: u32| self.get(id).is_some_and(|s| s.labels.as_bytes() == packed);
+        if is(first) {
+            return Some(first);
+        }
+        self.collisions.get(&hash)?.iter().copied().find(|&id| is(id))
+    }
+
     pub fn get(&self, id: u32) -> Option<&MemSeries> {
         self.series.get(id as usize).and_then(|s| s.as_deref())
     }
