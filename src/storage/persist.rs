@@ -28,10 +28,12 @@ use super::block::compact::{level_ranges, merge_blocks, plan};
 use super::block::write::BlockBuilder;
 use super::block::{Block, remove_block_dir};
 use super::db::Db;
+use super::dir::sync_dir;
 use super::error::StorageError;
 use cairn_format::Matcher;
 use cairn_format::block::tombstones::Interval;
-use std::path::PathBuf;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -207,6 +209,58 @@ impl Db {
         Ok(info)
     }
 
+    /// Writes a point-in-time copy of the database into `dst` (created; must not exist),
+    /// openable as a data directory of its own: every block (hard-linked where the file
+    /// system allows, copied otherwise) and, with `with_head`, the head's samples as one more
+    /// block covering `[head min, head max]` (like Prometheus's snapshot). `cairn.meta` is
+    /// copied so the shard count is kept; the WAL is not. Holds the compaction lock, so no
+    /// block disappears while it is linked. Returns the blocks in the snapshot.
+    pub fn snapshot_into(&self, dst: &Path, with_head: bool) -> Result<Vec<BlockInfo>, StorageError> {
+        let _c = self.inner.compact_lock.lock();
+        self.check_open()?;
+        let inner = &*self.inner;
+        fs::create_dir(dst).map_err(|e| StorageError::io(dst, e))?;
+        let meta_src = inner.dir.join(super::dir::META_FILE);
+        link_or_copy(&meta_src, &dst.join(super::dir::META_FILE))?;
+        let mut out = Vec::new();
+        for b in inner.blocks.read().clone().iter() {
+            let name = b.ulid().to_string();
+            let tmp = dst.join(format!("{name}{}", super::block::TMP_CREATION));
+            link_tree(&b.dir, &tmp)?;
+            sync_dir(&tmp)?;
+            let dir = super::block::publish_block_dir(dst, &tmp, b.ulid())?;
+            out.push(BlockInfo::of(&Block::open(&dir)?));
+        }
+        if with_head {
+            let hmin = inner.head.min_t.load(Ordering::Relaxed);
+            let hmax = inner.head.max_t.load(Ordering::Relaxed);
+            if hmin != i64::MAX && hmax >= hmin {
+                let maxt = hmax.saturating_add(1);
+                let snap = inner.head.select(hmin, hmax, &[]);
+                let mut builder = BlockBuilder::new(dst, hmin, maxt)?;
+                for s in &snap {
+                    let mut it = s.samples();
+                    let samples: Vec<_> = it.by_ref().filter(|x| x.t >= hmin && x.t < maxt).collect();
+                    if let Some(e) = it.err() {
+                        return Err(StorageError::InvalidBlockInput(format!(
+                            "head series {}: {e}",
+                            s.labels
+                        )));
+                    }
+                    builder.add_series(&s.labels, &samples)?;
+                }
+                drop(snap);
+                if let Some((dir, meta)) = builder.finish(1, Vec::new(), Vec::new())? {
+                    tracing::info!(block = %meta.ulid, dir = %dir.display(), series = meta.stats.num_series,
+                        samples = meta.stats.num_samples, "head written into a snapshot block");
+                    out.push(BlockInfo::of(&Block::open(&dir)?));
+                }
+            }
+        }
+        sync_dir(dst)?;
+        Ok(out)
+    }
+
     /// Window sizes of the compaction levels.
     fn ranges(&self) -> Vec<i64> {
         let o = &self.inner.opts;
@@ -339,6 +393,33 @@ impl Db {
         }
         Ok(n)
     }
+}
+
+/// Hard-links `from` to `to`, copying (and fsyncing) when linking fails (e.g. another file
+/// system).
+fn link_or_copy(from: &Path, to: &Path) -> Result<(), StorageError> {
+    if fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    fs::copy(from, to).map_err(|e| StorageError::io(to, e))?;
+    fs::File::open(to).and_then(|f| f.sync_all()).map_err(|e| StorageError::io(to, e))
+}
+
+/// Recreates the directory tree `from` under `to` with every file linked or copied.
+fn link_tree(from: &Path, to: &Path) -> Result<(), StorageError> {
+    fs::create_dir(to).map_err(|e| StorageError::io(to, e))?;
+    for e in fs::read_dir(from).map_err(|e| StorageError::io(from, e))? {
+        let e = e.map_err(|e| StorageError::io(from, e))?;
+        let ty = e.file_type().map_err(|x| StorageError::io(&e.path(), x))?;
+        let dst = to.join(e.file_name());
+        if ty.is_dir() {
+            link_tree(&e.path(), &dst)?;
+            sync_dir(&dst)?;
+        } else if ty.is_file() {
+            link_or_copy(&e.path(), &dst)?;
+        }
+    }
+    Ok(())
 }
 
 /// Starts the background thread: every tick, runs [`Db::compact`] until the `Db` is closed

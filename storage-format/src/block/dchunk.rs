@@ -1,0 +1,422 @@
+//! The decimal chunk, Cairn's compact at-rest chunk encoding for blocks (format: `dchunk.md`):
+//! timestamps as delta-of-delta and values that are all exactly `m × 10^e` (one exponent per
+//! chunk) as integer deltas or delta-of-deltas, zigzagged and bit-packed at the chunk's
+//! minimal width. Also the choice between it and XOR for one chunk of samples
+//! ([`encode_block_chunk`]) and the decoder of any block chunk encoding
+//! ([`decode_block_chunk`]). Owns chunk payload bytes only: framing, CRCs and refs are
+//! `chunks.rs`; cutting series into chunks is the storage side's.
+
+use crate::sample::Sample;
+use crate::varint::{put_uvarint, put_varint, read_uvarint, read_varint, unzigzag, zigzag};
+use crate::xor::{ChunkError, XorEncoder, XorIter};
+use thiserror::Error;
+
+use super::chunks::ENCODING_XOR;
+
+/// Encoding byte of a decimal chunk in a chunk segment (`chunks.md`). Prometheus uses 1–3;
+/// 0x11 is outside its range, so a Prometheus reader rejects the chunk instead of misreading it.
+pub const ENCODING_DECIMAL: u8 = 0x11;
+
+/// Most samples in one decimal chunk. Caps what a decoder allocates from the header.
+pub const DCHUNK_SAMPLES_MAX: usize = 1 << 16;
+
+/// Largest |exponent|: 10^22 is the largest power of ten an f64 holds exactly.
+pub const EXPONENT_MAX: i32 = 22;
+
+/// Mantissas are below this in magnitude, so they convert to f64 exactly.
+const MANTISSA_LIMIT: i64 = 1 << 53;
+
+/// Value packing modes.
+const MODE_DELTA: u8 = 1;
+const MODE_DOD: u8 = 2;
+
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+    1e19, 1e20, 1e21, 1e22,
+];
+const _: () = assert!(POW10.len() == EXPONENT_MAX as usize + 1);
+
+/// Why decimal chunk bytes could not be decoded. Offsets count from the chunk's first byte
+/// (the byte after the encoding byte in a segment).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DChunkError {
+    #[error("decimal chunk: {field} at byte offset {offset} is truncated or overflows")]
+    Truncated { field: &'static str, offset: usize },
+    #[error("decimal chunk: {field} = {value} at byte offset {offset} is out of range")]
+    OutOfRange { field: &'static str, value: i64, offset: usize },
+    #[error("decimal chunk: packed data at byte offset {offset} is {found} bytes, the header says {want}")]
+    PackedLength { offset: usize, found: usize, want: usize },
+}
+
+/// Why a block chunk could not be decoded, whatever its encoding.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BlockChunkError {
+    #[error("unknown chunk encoding {0:#04x}")]
+    UnknownEncoding(u8),
+    #[error(transparent)]
+    Xor(#[from] ChunkError),
+    #[error(transparent)]
+    Decimal(#[from] DChunkError),
+}
+
+/// The value `m × 10^e` as the decoder computes it (exactly rounded: `m` and `10^|e|` are
+/// exact f64s and IEEE division and multiplication round correctly).
+#[inline]
+fn decimal_value(m: i64, e: i32) -> f64 {
+    if e < 0 { m as f64 / POW10[(-e) as usize] } else { m as f64 * POW10[e as usize] }
+}
+
+/// The mantissa of `v` at exponent `e` if `decimal_value(m, e)` gives `v` back bit for bit.
+#[inline]
+fn mantissa_at(v: f64, e: i32) -> Option<i64> {
+    let scaled = if e < 0 { v * POW10[(-e) as usize] } else { v / POW10[e as usize] };
+    let r = scaled.round();
+    if r.abs() >= MANTISSA_LIMIT as f64 {
+        return None;
+    }
+    let m = r as i64;
+    (decimal_value(m, e).to_bits() == v.to_bits()).then_some(m)
+}
+
+/// The exponent that suits `v` alone: for an integer value, the largest `e ≥ 0` with
+/// `v = m × 10^e` (so 4e9 gets a mantissa of 4); otherwise the smallest `e < 0` (fewest
+/// decimal places). `Some(None)` for +0.0 (any exponent), `None` when no exponent works.
+fn exponent_of(v: f64) -> Option<Option<i32>> {
+    if v.to_bits() == 0 {
+        return Some(None);
+    }
+    if !v.is_finite() {
+        return None;
+    }
+    if v.fract() == 0.0 {
+        if v.abs() < MANTISSA_LIMIT as f64 {
+            let mut m = v as i64;
+            let mut e = 0;
+            while e < EXPONENT_MAX && m % 10 == 0 {
+                m /= 10;
+                e += 1;
+            }
+            return Some(Some(e));
+        }
+        return (1..=EXPONENT_MAX).rev().find(|&e| mantissa_at(v, e).is_some()).map(Some);
+    }
+    (1..=EXPONENT_MAX).find(|&k| mantissa_at(v, -k).is_some()).map(|k| Some(-k))
+}
+
+/// Mantissas and the exponent of `samples`' values, if they all are `m × 10^e` exactly for
+/// one `e` (the smallest of the values' own exponents).
+fn decimals(samples: &[Sample]) -> Option<(Vec<i64>, i32)> {
+    let mut e: Option<i32> = None;
+    for s in samples {
+        if let Some(x) = exponent_of(s.v)? {
+            e = Some(e.map_or(x, |e| e.min(x)));
+        }
+    }
+    let e = e.unwrap_or(0);
+    let mut ms = Vec::with_capacity(samples.len());
+    for s in samples {
+        ms.push(mantissa_at(s.v, e)?);
+    }
+    Some((ms, e))
+}
+
+/// The minimum of `xs` (0 when empty) and the bit width of `x − min` over `xs`.
+fn frame_of_reference(xs: &[i64]) -> (i64, u32) {
+    let (Some(&lo), Some(&hi)) = (xs.iter().min(), xs.iter().max()) else { return (0, 0) };
+    (lo, width(hi.wrapping_sub(lo) as u64))
+}
+
+fn varint_len(x: i64) -> usize {
+    crate::varint::uvarint_len(zigzag(x))
+}
+
+/// Bits needed for `x` (0 for 0).
+#[inline]
+fn width(x: u64) -> u32 {
+    64 - x.leading_zeros()
+}
+
+/// LSB-first bit packer.
+struct BitWriter<'a> {
+    out: &'a mut Vec<u8>,
+    acc: u128,
+    n: u32,
+}
+
+impl<'a> BitWriter<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        BitWriter { out, acc: 0, n: 0 }
+    }
+
+    #[inline]
+    fn put(&mut self, v: u64, w: u32) {
+        if w == 0 {
+            return;
+        }
+        let v = if w == 64 { v } else { v & ((1u64 << w) - 1) };
+        self.acc |= u128::from(v) << self.n;
+        self.n += w;
+        while self.n >= 8 {
+            self.out.push(self.acc as u8);
+            self.acc >>= 8;
+            self.n -= 8;
+        }
+    }
+
+    /// Pads the last byte with zero bits.
+    fn finish(self) {
+        if self.n > 0 {
+            self.out.push(self.acc as u8);
+        }
+    }
+}
+
+/// Reads the `i`-th `w`-bit value of an LSB-first packed area. `data` must hold at least
+/// `ceil((i + 1) · w / 8)` bytes; bits past the end read as zero.
+#[inline]
+fn get_bits(data: &[u8], bit: usize, w: u32) -> u64 {
+    let byte = bit >> 3;
+    let sh = (bit & 7) as u32;
+    let mask = if w == 64 { u64::MAX } else { (1u64 << w) - 1 };
+    if sh + w <= 64
+        && let Some(b) = data.get(byte..byte + 8)
+    {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        return (u64::from_le_bytes(a) >> sh) & mask;
+    }
+    let mut x: u128 = 0;
+    for i in 0..9 {
+        if let Some(&b) = data.get(byte + i) {
+            x |= u128::from(b) << (8 * i);
+        }
+    }
+    ((x >> sh) as u64) & mask
+}
+
+fn packed_len(count: usize, w: u32) -> usize {
+    (count * w as usize).div_ceil(8)
+}
+
+/// Appends the decimal chunk of `samples` to `out` and returns true, or returns false (with
+/// `out` unchanged) when a value is not `m × 10^e` exactly (NaN, ±Inf, -0.0, most arbitrary
+/// floats), `samples` is empty, or holds more than [`DCHUNK_SAMPLES_MAX`]. Timestamps may be
+/// in any order (arithmetic wraps).
+pub fn encode_decimal(samples: &[Sample], out: &mut Vec<u8>) -> bool {
+    let n = samples.len();
+    if n == 0 || n > DCHUNK_SAMPLES_MAX {
+        return false;
+    }
+    let Some((ms, e)) = decimals(samples) else { return false };
+    put_uvarint(out, n as u64);
+    put_varint(out, samples[0].t);
+    let mut tdods = Vec::new();
+    if n >= 2 {
+        let d1 = samples[1].t.wrapping_sub(samples[0].t);
+        put_varint(out, d1);
+        let mut prev = d1;
+        for w in samples[1..].windows(2) {
+            let d = w[1].t.wrapping_sub(w[0].t);
+            tdods.push(zigzag(d.wrapping_sub(prev)));
+            prev = d;
+        }
+    }
+    let tw = tdods.iter().map(|&x| width(x)).max().unwrap_or(0);
+    if n >= 3 {
+        out.push(tw as u8);
+    }
+    out.push(e as i8 as u8);
+    put_varint(out, ms[0]);
+    let mut vals = Vec::new();
+    let mut vw = 0;
+    if n >= 2 {
+        let deltas: Vec<i64> = ms.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+        let dods: Vec<i64> = deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+        let (bd, wd) = frame_of_reference(&deltas);
+        let (bdd, wdd) = frame_of_reference(&dods);
+        let bits_d = deltas.len() * wd as usize + 8 * varint_len(bd);
+        let bits_dd = dods.len() * wdd as usize + 8 * (varint_len(deltas[0]) + varint_len(bdd));
+        let (seq, base) = if bits_dd < bits_d {
+            out.push(MODE_DOD);
+            put_varint(out, deltas[0]);
+            vw = wdd;
+            (dods, bdd)
+        } else {
+            out.push(MODE_DELTA);
+            vw = wd;
+            (deltas, bd)
+        };
+        put_varint(out, base);
+        out.push(vw as u8);
+        vals = seq.iter().map(|&x| x.wrapping_sub(base) as u64).collect();
+    }
+    let mut bw = BitWriter::new(out);
+    for &x in &tdods {
+        bw.put(x, tw);
+    }
+    bw.finish();
+    let mut bw = BitWriter::new(out);
+    for &x in &vals {
+        bw.put(x, vw);
+    }
+    bw.finish();
+    true
+}
+
+/// Byte cursor over the header fields.
+struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn uvarint(&mut self, field: &'static str) -> Result<u64, DChunkError> {
+        let rest = self.data.get(self.pos..).unwrap_or(&[]);
+        let (v, n) = read_uvarint(rest).map_err(|_| DChunkError::Truncated { field, offset: self.pos })?;
+        self.pos += n;
+        Ok(v)
+    }
+
+    fn varint(&mut self, field: &'static str) -> Result<i64, DChunkError> {
+        let rest = self.data.get(self.pos..).unwrap_or(&[]);
+        let (v, n) = read_varint(rest).map_err(|_| DChunkError::Truncated { field, offset: self.pos })?;
+        self.pos += n;
+        Ok(v)
+    }
+
+    fn byte(&mut self, field: &'static str) -> Result<u8, DChunkError> {
+        let b = *self.data.get(self.pos).ok_or(DChunkError::Truncated { field, offset: self.pos })?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn width(&mut self, field: &'static str) -> Result<u32, DChunkError> {
+        let at = self.pos;
+        let w = self.byte(field)?;
+        if w > 64 {
+            return Err(DChunkError::OutOfRange { field, value: i64::from(w), offset: at });
+        }
+        Ok(u32::from(w))
+    }
+}
+
+/// The number of samples a decimal chunk claims (header only), or an error.
+pub fn decimal_num_samples(data: &[u8]) -> Result<usize, DChunkError> {
+    let mut c = Cursor { data, pos: 0 };
+    let n = c.uvarint("sample count")?;
+    if n == 0 || n > DCHUNK_SAMPLES_MAX as u64 {
+        return Err(DChunkError::OutOfRange { field: "sample count", value: n as i64, offset: 0 });
+    }
+    Ok(n as usize)
+}
+
+/// Decodes a decimal chunk, appending its samples to `out`. Never panics; on error `out` may
+/// hold part of the chunk's samples.
+pub fn decode_decimal(data: &[u8], out: &mut Vec<Sample>) -> Result<(), DChunkError> {
+    let n = decimal_num_samples(data)?;
+    let mut c = Cursor { data, pos: 0 };
+    c.uvarint("sample count")?;
+    let t0 = c.varint("first timestamp")?;
+    let td1 = if n >= 2 { c.varint("first timestamp delta")? } else { 0 };
+    let tw = if n >= 3 { c.width("timestamp width")? } else { 0 };
+    let e_at = c.pos;
+    let e = i32::from(c.byte("exponent")? as i8);
+    if e.abs() > EXPONENT_MAX {
+        return Err(DChunkError::OutOfRange { field: "exponent", value: i64::from(e), offset: e_at });
+    }
+    let m0_at = c.pos;
+    let m0 = c.varint("first mantissa")?;
+    if m0.unsigned_abs() >= MANTISSA_LIMIT as u64 {
+        return Err(DChunkError::OutOfRange { field: "first mantissa", value: m0, offset: m0_at });
+    }
+    let (mut mode, mut vd1, mut base, mut vw) = (MODE_DELTA, 0i64, 0i64, 0u32);
+    if n >= 2 {
+        let at = c.pos;
+        mode = c.byte("value mode")?;
+        if mode != MODE_DELTA && mode != MODE_DOD {
+            return Err(DChunkError::OutOfRange { field: "value mode", value: i64::from(mode), offset: at });
+        }
+        if mode == MODE_DOD {
+            vd1 = c.varint("first value delta")?;
+        }
+        base = c.varint("value base")?;
+        vw = c.width("value width")?;
+    }
+    let tcount = n.saturating_sub(2);
+    let vcount = match (n, mode) {
+        (1, _) => 0,
+        (_, MODE_DOD) => n - 2,
+        _ => n - 1,
+    };
+    let (tlen, vlen) = (packed_len(tcount, tw), packed_len(vcount, vw));
+    let rest = data.len() - c.pos;
+    if rest != tlen + vlen {
+        return Err(DChunkError::PackedLength { offset: c.pos, found: rest, want: tlen + vlen });
+    }
+    let tbits = &data[c.pos..c.pos + tlen];
+    let vbits = &data[c.pos + tlen..];
+    out.reserve(n);
+    // Timestamps.
+    let mut t = t0;
+    let mut m = m0;
+    out.push(Sample::new(t, decimal_value(m, e)));
+    if n == 1 {
+        return Ok(());
+    }
+    let mut td = td1;
+    t = t.wrapping_add(td);
+    let mut vd = match mode {
+        MODE_DOD => vd1,
+        _ => base.wrapping_add(get_bits(vbits, 0, vw) as i64),
+    };
+    m = m.wrapping_add(vd);
+    out.push(Sample::new(t, decimal_value(m, e)));
+    let voff = usize::from(mode == MODE_DELTA);
+    for i in 0..n - 2 {
+        td = td.wrapping_add(unzigzag(get_bits(tbits, i * tw as usize, tw)));
+        t = t.wrapping_add(td);
+        let x = base.wrapping_add(get_bits(vbits, (i + voff) * vw as usize, vw) as i64);
+        if mode == MODE_DOD {
+            vd = vd.wrapping_add(x);
+        } else {
+            vd = x;
+        }
+        m = m.wrapping_add(vd);
+        out.push(Sample::new(t, decimal_value(m, e)));
+    }
+    Ok(())
+}
+
+/// Encodes one block chunk of `samples` (at most [`crate::xor::SAMPLES_MAX`]) into `out`
+/// (cleared first): decimal when every value allows it, XOR otherwise. Returns the encoding
+/// byte to store with it.
+pub fn encode_block_chunk(samples: &[Sample], out: &mut Vec<u8>) -> u8 {
+    out.clear();
+    if encode_decimal(samples, out) {
+        return ENCODING_DECIMAL;
+    }
+    let mut enc = XorEncoder::new();
+    for s in samples {
+        enc.append(s.t, s.v);
+    }
+    out.extend_from_slice(enc.bytes());
+    ENCODING_XOR
+}
+
+/// Decodes a block chunk of either encoding, appending its samples to `out`. Never panics.
+pub fn decode_block_chunk(encoding: u8, data: &[u8], out: &mut Vec<Sample>) -> Result<(), BlockChunkError> {
+    match encoding {
+        ENCODING_DECIMAL => Ok(decode_decimal(data, out)?),
+        ENCODING_XOR => {
+            let mut it = XorIter::new(data)?;
+            // Every sample after the first takes at least 2 bits: cap before reserving.
+            out.reserve(it.num_samples().min(data.len().saturating_mul(4) + 1));
+            out.extend(&mut it);
+            match it.err() {
+                Some(e) => Err(BlockChunkError::Xor(e.clone())),
+                None => Ok(()),
+            }
+        }
+        other => Err(BlockChunkError::UnknownEncoding(other)),
+    }
+}
