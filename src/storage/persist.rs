@@ -450,10 +450,12 @@ mod tests {
     use cairn_format::block::index::SeriesId;
     use cairn_format::{Labels, Matcher};
 
-    /// Head → block copies the head's chunks verbatim for in-order series and re-encodes a
-    /// series with out-of-order samples; both read back identically.
+    /// Head → block re-encodes the head's XOR chunks as decimal chunks (the values allow
+    /// it) for in-order series and for a series with an out-of-order sample; both read back
+    /// identically.
     #[test]
-    fn head_chunks_are_reused_unless_out_of_order() {
+    fn head_chunks_are_reencoded_compactly_also_out_of_order() {
+        use cairn_format::block::dchunk::{ENCODING_DECIMAL, decode_block_chunk};
         let d = tempfile::tempdir().unwrap();
         let o = Options {
             block_range_ms: 1000,
@@ -473,29 +475,33 @@ mod tests {
         let mut db_oo = db.appender();
         db_oo.append(&b, 505, 7.0).unwrap();
         db_oo.commit().unwrap();
-        let head_a: Vec<Vec<u8>> = db.inner.head.select(0, 999, &[Matcher::equal("s", "a")])[0]
+        let head_a: Vec<cairn_format::Sample> = db.inner.head.select(0, 999, &[Matcher::equal("s", "a")])[0]
             .plain_chunks()
             .unwrap()
             .iter()
-            .map(|c| c.to_vec())
+            .flat_map(|c| cairn_format::decode_all(c).unwrap())
             .collect();
         let before = crate::storage::util_select(&db);
         assert_eq!(db.persist_head(false).unwrap(), 1);
         let block = db.inner.blocks.read()[0].clone();
         let cr = block.chunk_reader().unwrap();
-        let e = block.series_entry(SeriesId(0)).unwrap();
-        assert_eq!(e.labels, a);
-        let stored: Vec<Vec<u8>> =
-            e.chunks.iter().map(|m| cr.chunk(m.chunk_ref).unwrap().data.to_vec()).collect();
-        assert_eq!(stored, head_a, "in-order chunks were not copied verbatim");
-        let e = block.series_entry(SeriesId(1)).unwrap();
-        assert_eq!(e.labels, b);
-        let n: usize = e
-            .chunks
-            .iter()
-            .map(|m| cairn_format::decode_all(cr.chunk(m.chunk_ref).unwrap().data).unwrap().len())
-            .sum();
-        assert_eq!(n, 101, "b's 100 in-order samples plus the out-of-order one");
+        let read = |id: u32| {
+            let e = block.series_entry(SeriesId(id)).unwrap();
+            let mut out = Vec::new();
+            for m in &e.chunks {
+                let c = cr.chunk(m.chunk_ref).unwrap();
+                assert_eq!(c.encoding, ENCODING_DECIMAL);
+                decode_block_chunk(c.encoding, c.data, &mut out).unwrap();
+            }
+            (e.labels, out)
+        };
+        let (la, sa) = read(0);
+        assert_eq!(la, a);
+        assert_eq!(sa, head_a);
+        let (lb, sb) = read(1);
+        assert_eq!(lb, b);
+        assert_eq!(sb.len(), 101, "b's 100 in-order samples plus the out-of-order one");
+        assert!(sb.iter().any(|s| s.t == 505 && s.v == 7.0));
         assert_eq!(crate::storage::util_select(&db), before);
     }
 }

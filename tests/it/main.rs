@@ -6,6 +6,7 @@ mod blocks_corrupt;
 mod blocks_crash;
 mod blocks_import;
 mod blocks_paths;
+mod blocks_snapshot;
 mod browser;
 mod ingest_interop;
 mod promql_diff;

@@ -252,16 +252,29 @@ impl Block {
         Ok(())
     }
 
-    /// Checks every checksum of the index and of every chunk (reads everything).
+    /// Checks every checksum of the index and of every chunk, and decodes every chunk
+    /// (reads everything).
     pub fn verify(&self) -> Result<(), StorageError> {
         self.index().verify_all().map_err(|e| index_err(&self.dir.join(INDEX_FILE), e))?;
+        self.chunk_encodings().map(|_| ())
+    }
+
+    /// Walks every chunk of every segment (CRC checked, payload decoded) and counts the
+    /// chunks per encoding byte.
+    pub fn chunk_encodings(&self) -> Result<std::collections::BTreeMap<u8, u64>, StorageError> {
         let cr = self.chunk_reader()?;
+        let mut counts = std::collections::BTreeMap::new();
+        let mut scratch = Vec::new();
         for seg in 0..cr.num_segments() {
             for c in cr.iter_segment(seg as u32) {
-                c.map_err(|e| chunk_err(&self.dir, e))?;
+                let (r, c) = c.map_err(|e| chunk_err(&self.dir, e))?;
+                scratch.clear();
+                cairn_format::block::dchunk::decode_block_chunk(c.encoding, c.data, &mut scratch)
+                    .map_err(|e| self.bad_chunk(r, e))?;
+                *counts.entry(c.encoding).or_insert(0) += 1;
             }
         }
-        Ok(())
+        Ok(counts)
     }
 }
 
