@@ -5,7 +5,7 @@
 use cairn_format::block::chunks::ENCODING_XOR;
 use cairn_format::block::dchunk::{
     BlockChunkError, DChunkError, ENCODING_DECIMAL, decimal_num_samples, decode_block_chunk, decode_decimal,
-    encode_block_chunk, encode_decimal,
+    encode_block_chunk, encode_decimal, encode_near_decimal,
 };
 use cairn_format::{STALE_NAN_BITS, Sample};
 use proptest::prelude::*;
@@ -34,7 +34,9 @@ fn decimal_values_use_the_decimal_encoding() {
     assert_eq!(roundtrip(&regular(&[4e9, 8.2e9, 1.6e10])), ENCODING_DECIMAL);
     assert_eq!(roundtrip(&regular(&[1e22, 2e22])), ENCODING_DECIMAL);
     assert_eq!(roundtrip(&regular(&[0.1, 0.2, 0.3])), ENCODING_DECIMAL);
-    assert_eq!(roundtrip(&regular(&[0.1, 0.30000000000000004])), ENCODING_XOR, "17 digits");
+    // 17 digits: the nearest 2-place decimal plus a residual of 1 ulp.
+    assert_eq!(roundtrip(&regular(&[0.1, 0.30000000000000004])), ENCODING_DECIMAL);
+    assert!(!encode_decimal(&regular(&[0.1, 0.30000000000000004]), &mut Vec::new()));
     // Any double whose shortest decimal has at most 15 digits (and some with 16) is decimal.
     assert_eq!(roundtrip(&regular(&[std::f64::consts::PI])), ENCODING_DECIMAL);
     let max = (1u64 << 53) as f64 - 1.0;
@@ -49,21 +51,56 @@ fn decimal_values_use_the_decimal_encoding() {
 }
 
 #[test]
-fn non_decimal_values_fall_back_to_xor_bit_exactly() {
+fn non_finite_values_fall_back_to_xor_bit_exactly() {
     let stale = f64::from_bits(STALE_NAN_BITS);
     let payload = f64::from_bits(0x7ff8_dead_beef_0001);
     for vals in [
-        vec![1.0, -0.0, 2.0],
         vec![1.0, stale, 2.0],
         vec![f64::NAN],
         vec![payload, 1.0],
         vec![f64::INFINITY, f64::NEG_INFINITY],
-        vec![f64::from_bits(std::f64::consts::PI.to_bits() + 1), 1.0],
-        vec![f64::MIN_POSITIVE],
         vec![f64::MAX],
     ] {
         assert_eq!(roundtrip(&regular(&vals)), ENCODING_XOR, "{vals:?}");
     }
+    // Finite values that are not decimals round-trip either way (the smaller encoding wins).
+    for vals in [
+        vec![1.0, -0.0, 2.0],
+        vec![f64::from_bits(std::f64::consts::PI.to_bits() + 1), 1.0],
+        vec![f64::MIN_POSITIVE],
+        vec![-f64::MIN_POSITIVE / 4.0, 5e-324],
+    ] {
+        roundtrip(&regular(&vals));
+    }
+    let mut buf = Vec::new();
+    assert!(!encode_decimal(&regular(&[1.0, -0.0]), &mut buf), "-0.0 is not m·10^e");
+    assert!(buf.is_empty());
+}
+
+/// A counter summed in floating point drifts off the decimals by a few ulps
+/// (0.1 + 0.2 = 0.30000000000000004): stored as decimals plus small residuals, far below XOR.
+#[test]
+fn near_decimal_values_use_residuals() {
+    let mut v = 1000.0f64;
+    let mut vals = Vec::new();
+    for i in 0..120 {
+        v += f64::from(100 + (i * 37) % 50) / 100.0;
+        vals.push(v);
+    }
+    let s = regular(&vals);
+    let mut exact = Vec::new();
+    assert!(!encode_decimal(&s, &mut exact), "the float sums are not all exact decimals");
+    let mut near = Vec::new();
+    assert!(encode_near_decimal(&s, &mut near));
+    let mut back = Vec::new();
+    decode_decimal(&near, &mut back).unwrap();
+    assert!(back.iter().zip(&s).all(|(a, b)| a.same_bits(b)));
+    let mut xor = cairn_format::XorEncoder::new();
+    for x in &s {
+        xor.append(x.t, x.v);
+    }
+    assert!(near.len() * 3 < xor.bytes().len(), "near {} vs xor {}", near.len(), xor.bytes().len());
+    assert_eq!(roundtrip(&s), ENCODING_DECIMAL);
 }
 
 #[test]
@@ -90,9 +127,9 @@ fn regular_counters_pack_small() {
     let s = regular(&vals);
     let mut buf = Vec::new();
     assert!(encode_decimal(&s, &mut buf));
-    // Header: n 1, t0 6, td1 3, tw 1, e 1, m0 4, mode 1, base 2, width 1 = 20 bytes; the
+    // Header: n 1, t0 6, td1 3, tw 1, e 1, rw 1, m0 4, mode 1, base 2, width 1 = 21 bytes; the
     // increments 1.00..=1.49 are 100..=149 hundredths: 6 bits each above the base (119 values).
-    assert_eq!(buf.len(), 20 + (119 * 6usize).div_ceil(8), "{} bytes", buf.len());
+    assert_eq!(buf.len(), 21 + (119 * 6usize).div_ceil(8), "{} bytes", buf.len());
 }
 
 /// The layout of `dchunk.md`, byte for byte.
@@ -103,22 +140,23 @@ fn golden_bytes() {
     let mut buf = Vec::new();
     assert!(encode_decimal(&s, &mut buf));
     // n=4; t0=1000 (zigzag 2000 = d0 0f); td1=15000 (zigzag 30000 = b0 ea 01); tw=4 (dods 0, 5
-    // → zigzag 0, 10); e=-2 (0xfe); m0=150 (zigzag 300 = ac 02); mantissas 150 175 200 250 →
+    // → zigzag 0, 10); e=-2 (0xfe); rw=0 (exact decimals, no residuals); m0=150 (zigzag 300 = ac 02); mantissas 150 175 200 250 →
     // deltas 25 25 50: Δ with base 25 needs 3×5 bits + 1 byte = 23, Δ² (0, 25) needs 2×5 bits
     // + 2 bytes = 26 → mode 1, base 25 (zigzag 50 = 32), width 5; tbits: 0000|1010 → a0;
     // vbits: 0, 0, 25 at bits 0, 5, 10 → 00 64.
-    let want =
-        [0x04, 0xd0, 0x0f, 0xb0, 0xea, 0x01, 0x04, 0xfe, 0xac, 0x02, 0x01, 0x32, 0x05, 0xa0, 0x00, 0x64];
+    let want = [
+        0x04, 0xd0, 0x0f, 0xb0, 0xea, 0x01, 0x04, 0xfe, 0x00, 0xac, 0x02, 0x01, 0x32, 0x05, 0xa0, 0x00, 0x64,
+    ];
     assert_eq!(buf, want, "got {buf:02x?}");
     let mut back = Vec::new();
     decode_decimal(&want, &mut back).unwrap();
     assert_eq!(back, s);
-    // Δ² mode: integers 0 10 1020 3030 → e=1, mantissas 0 1 102 303, deltas 1 101 201, Δ²
+    // Δ² mode: integers 0 10 1020 3030 → e=1, rw=0, mantissas 0 1 102 303, deltas 1 101 201, Δ²
     // 100 100: 0 bits each after vd1=1 (02) and base 100 (zigzag 200 = c8 01).
     let s = [Sample::new(0, 0.0), Sample::new(10, 10.0), Sample::new(20, 1020.0), Sample::new(30, 3030.0)];
     let mut buf = Vec::new();
     assert!(encode_decimal(&s, &mut buf));
-    let want = [0x04, 0x00, 0x14, 0x00, 0x01, 0x00, 0x02, 0x02, 0xc8, 0x01, 0x00];
+    let want = [0x04, 0x00, 0x14, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0xc8, 0x01, 0x00];
     assert_eq!(buf, want, "got {buf:02x?}");
     let mut back = Vec::new();
     decode_decimal(&want, &mut back).unwrap();
@@ -204,9 +242,10 @@ proptest! {
 
     #[test]
     fn any_series_round_trips_bit_exactly(
-        raw in prop::collection::vec((any::<i64>(), any::<u64>(), 0u8..4), 1..200),
+        raw in prop::collection::vec((any::<i64>(), any::<u64>(), 0u8..5), 1..200),
     ) {
         let mut t = 0i64;
+        let mut acc = 0.0f64;
         let s: Vec<Sample> = raw
             .iter()
             .map(|&(dt, bits, kind)| {
@@ -215,7 +254,11 @@ proptest! {
                     0 => f64::from_bits(bits),
                     1 => (bits % 1_000_000) as f64 / 100.0,
                     2 => f64::from_bits(STALE_NAN_BITS),
-                    _ => (bits >> 11) as f64,
+                    3 => (bits >> 11) as f64,
+                    _ => {
+                        acc += (bits % 100_000) as f64 / 100.0;
+                        acc
+                    }
                 };
                 Sample::new(t, v)
             })

@@ -222,6 +222,11 @@ impl Running {
                 Ok(dir) => {
                     notes.push(format!("snapshot of the head into {}", dir.display()));
                     snapshot = Some(blocks_size(&dir)?);
+                    if let Some(keep) = std::env::var_os(KEEP_SNAPSHOT_ENV) {
+                        let dst = PathBuf::from(keep).join(self.kind.label());
+                        copy_tree(&dir, &dst)?;
+                        notes.push(format!("snapshot copied to {} ({KEEP_SNAPSHOT_ENV})", dst.display()));
+                    }
                 }
                 Err(e) => notes.push(format!("no admin snapshot ({e:#})")),
             }
@@ -274,6 +279,24 @@ impl Running {
         }
         Ok(self.data.join("snapshots").join(name))
     }
+}
+
+/// When set, each system's admin snapshot is copied to `$CAIRN_COMPARE_KEEP_SNAPSHOT/<system>`
+/// before the temporary data directory is deleted (for offline analysis of the blocks).
+const KEEP_SNAPSHOT_ENV: &str = "CAIRN_COMPARE_KEEP_SNAPSHOT";
+
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dst = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_tree(&e.path(), &dst)?;
+        } else {
+            std::fs::copy(e.path(), &dst)?;
+        }
+    }
+    Ok(())
 }
 
 /// Sum of the sizes of the block directories (ULID-named subdirectories) of a snapshot: what

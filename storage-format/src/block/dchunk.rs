@@ -198,16 +198,109 @@ fn packed_len(count: usize, w: u32) -> usize {
     (count * w as usize).div_ceil(8)
 }
 
+/// How the mantissas' differences are packed: mode, first delta (Δ² only), base, width.
+struct ValuePlan {
+    mode: u8,
+    vd1: i64,
+    base: i64,
+    width: u32,
+    seq: Vec<i64>,
+}
+
+impl ValuePlan {
+    /// Δ or Δ², whichever takes fewer bits (header bytes included).
+    fn of(ms: &[i64]) -> ValuePlan {
+        let deltas: Vec<i64> = ms.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+        let dods: Vec<i64> = deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+        let (bd, wd) = frame_of_reference(&deltas);
+        let (bdd, wdd) = frame_of_reference(&dods);
+        let bits_d = deltas.len() * wd as usize + 8 * varint_len(bd);
+        let vd1 = deltas.first().copied().unwrap_or(0);
+        let bits_dd = dods.len() * wdd as usize + 8 * (varint_len(vd1) + varint_len(bdd));
+        if bits_dd < bits_d {
+            ValuePlan { mode: MODE_DOD, vd1, base: bdd, width: wdd, seq: dods }
+        } else {
+            ValuePlan { mode: MODE_DELTA, vd1: 0, base: bd, width: wd, seq: deltas }
+        }
+    }
+
+    fn bits(&self) -> usize {
+        let head = match self.mode {
+            MODE_DOD => varint_len(self.vd1) + varint_len(self.base),
+            _ => varint_len(self.base),
+        };
+        self.seq.len() * self.width as usize + 8 * head
+    }
+}
+
+/// Largest number of decimal places tried for values that are not exact decimals.
+const APPROX_PLACES_MAX: i32 = 9;
+
+/// For values that are not all exact decimals but close to ones (e.g. a counter summed in
+/// floating point, 123.45 + 0.1 = 123.55000000000001): the exponent, mantissas and
+/// residuals (value bits − decimal bits, zigzagged) that take the fewest bits, trying 0 to
+/// [`APPROX_PLACES_MAX`] decimal places. `None` when a value is not finite or no exponent
+/// keeps the mantissas below 2^53.
+fn near_decimals(samples: &[Sample]) -> Option<(Vec<i64>, Vec<u64>, i32)> {
+    if samples.iter().any(|s| !s.v.is_finite()) {
+        return None;
+    }
+    let mut best: Option<(usize, Vec<i64>, Vec<u64>, i32)> = None;
+    'places: for k in 0..=APPROX_PLACES_MAX {
+        let mut ms = Vec::with_capacity(samples.len());
+        let mut rs = Vec::with_capacity(samples.len());
+        for s in samples {
+            let r = (s.v * POW10[k as usize]).round();
+            if r.abs() >= MANTISSA_LIMIT as f64 {
+                continue 'places;
+            }
+            let m = r as i64;
+            let d = decimal_value(m, -k);
+            rs.push(zigzag((s.v.to_bits() as i64).wrapping_sub(d.to_bits() as i64)));
+            ms.push(m);
+        }
+        let rw = rs.iter().map(|&x| width(x)).max().unwrap_or(0);
+        let cost = ValuePlan::of(&ms).bits() + rs.len() * rw as usize;
+        if best.as_ref().is_none_or(|b| cost < b.0) {
+            best = Some((cost, ms, rs, -k));
+        }
+    }
+    best.map(|(_, ms, rs, e)| (ms, rs, e))
+}
+
 /// Appends the decimal chunk of `samples` to `out` and returns true, or returns false (with
-/// `out` unchanged) when a value is not `m × 10^e` exactly (NaN, ±Inf, -0.0, most arbitrary
-/// floats), `samples` is empty, or holds more than [`DCHUNK_SAMPLES_MAX`]. Timestamps may be
-/// in any order (arithmetic wraps).
+/// `out` unchanged) when `samples` is empty, holds more than [`DCHUNK_SAMPLES_MAX`], or a
+/// value is not an exact decimal `m × 10^e` (NaN, ±Inf, -0.0, most results of float
+/// arithmetic). Timestamps may be in any order (arithmetic wraps).
 pub fn encode_decimal(samples: &[Sample], out: &mut Vec<u8>) -> bool {
-    let n = samples.len();
-    if n == 0 || n > DCHUNK_SAMPLES_MAX {
+    if samples.is_empty() || samples.len() > DCHUNK_SAMPLES_MAX {
         return false;
     }
     let Some((ms, e)) = decimals(samples) else { return false };
+    write_chunk(samples, &ms, &[], e, out);
+    true
+}
+
+/// Like [`encode_decimal`], but values that are not exact decimals are stored as the nearest
+/// decimal plus a residual in units in the last place, so any finite value round-trips.
+/// Returns false (with `out` unchanged) for empty or oversized input or a non-finite value.
+pub fn encode_near_decimal(samples: &[Sample], out: &mut Vec<u8>) -> bool {
+    if samples.is_empty() || samples.len() > DCHUNK_SAMPLES_MAX {
+        return false;
+    }
+    if let Some((ms, e)) = decimals(samples) {
+        write_chunk(samples, &ms, &[], e, out);
+        return true;
+    }
+    let Some((ms, rs, e)) = near_decimals(samples) else { return false };
+    write_chunk(samples, &ms, &rs, e, out);
+    true
+}
+
+/// Writes the chunk: `ms` the mantissas at exponent `e`, `rs` the zigzagged residuals (empty:
+/// all zero).
+fn write_chunk(samples: &[Sample], ms: &[i64], rs: &[u64], e: i32, out: &mut Vec<u8>) {
+    let n = samples.len();
     put_uvarint(out, n as u64);
     put_varint(out, samples[0].t);
     let mut tdods = Vec::new();
@@ -226,41 +319,29 @@ pub fn encode_decimal(samples: &[Sample], out: &mut Vec<u8>) -> bool {
         out.push(tw as u8);
     }
     out.push(e as i8 as u8);
+    let rw = rs.iter().map(|&x| width(x)).max().unwrap_or(0);
+    out.push(rw as u8);
     put_varint(out, ms[0]);
     let mut vals = Vec::new();
     let mut vw = 0;
     if n >= 2 {
-        let deltas: Vec<i64> = ms.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
-        let dods: Vec<i64> = deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
-        let (bd, wd) = frame_of_reference(&deltas);
-        let (bdd, wdd) = frame_of_reference(&dods);
-        let bits_d = deltas.len() * wd as usize + 8 * varint_len(bd);
-        let bits_dd = dods.len() * wdd as usize + 8 * (varint_len(deltas[0]) + varint_len(bdd));
-        let (seq, base) = if bits_dd < bits_d {
-            out.push(MODE_DOD);
-            put_varint(out, deltas[0]);
-            vw = wdd;
-            (dods, bdd)
-        } else {
-            out.push(MODE_DELTA);
-            vw = wd;
-            (deltas, bd)
-        };
-        put_varint(out, base);
+        let plan = ValuePlan::of(ms);
+        out.push(plan.mode);
+        if plan.mode == MODE_DOD {
+            put_varint(out, plan.vd1);
+        }
+        put_varint(out, plan.base);
+        vw = plan.width;
         out.push(vw as u8);
-        vals = seq.iter().map(|&x| x.wrapping_sub(base) as u64).collect();
+        vals = plan.seq.iter().map(|&x| x.wrapping_sub(plan.base) as u64).collect();
     }
-    let mut bw = BitWriter::new(out);
-    for &x in &tdods {
-        bw.put(x, tw);
+    for (xs, w) in [(&tdods[..], tw), (&vals[..], vw), (rs, rw)] {
+        let mut bw = BitWriter::new(out);
+        for &x in xs {
+            bw.put(x, w);
+        }
+        bw.finish();
     }
-    bw.finish();
-    let mut bw = BitWriter::new(out);
-    for &x in &vals {
-        bw.put(x, vw);
-    }
-    bw.finish();
-    true
 }
 
 /// Byte cursor over the header fields.
@@ -324,6 +405,7 @@ pub fn decode_decimal(data: &[u8], out: &mut Vec<Sample>) -> Result<(), DChunkEr
     if e.abs() > EXPONENT_MAX {
         return Err(DChunkError::OutOfRange { field: "exponent", value: i64::from(e), offset: e_at });
     }
+    let rw = c.width("residual width")?;
     let m0_at = c.pos;
     let m0 = c.varint("first mantissa")?;
     if m0.unsigned_abs() >= MANTISSA_LIMIT as u64 {
@@ -348,19 +430,22 @@ pub fn decode_decimal(data: &[u8], out: &mut Vec<Sample>) -> Result<(), DChunkEr
         (_, MODE_DOD) => n - 2,
         _ => n - 1,
     };
-    let (tlen, vlen) = (packed_len(tcount, tw), packed_len(vcount, vw));
+    let (tlen, vlen, rlen) = (packed_len(tcount, tw), packed_len(vcount, vw), packed_len(n, rw));
     let rest = data.len() - c.pos;
-    if rest != tlen + vlen {
-        return Err(DChunkError::PackedLength { offset: c.pos, found: rest, want: tlen + vlen });
+    if rest != tlen + vlen + rlen {
+        return Err(DChunkError::PackedLength { offset: c.pos, found: rest, want: tlen + vlen + rlen });
     }
     let tbits = &data[c.pos..c.pos + tlen];
-    let vbits = &data[c.pos + tlen..];
+    let vbits = &data[c.pos + tlen..c.pos + tlen + vlen];
+    let rbits = &data[c.pos + tlen + vlen..];
+    let start = out.len();
     out.reserve(n);
     // Timestamps.
     let mut t = t0;
     let mut m = m0;
     out.push(Sample::new(t, decimal_value(m, e)));
     if n == 1 {
+        apply_residuals(&mut out[start..], rbits, rw);
         return Ok(());
     }
     let mut td = td1;
@@ -384,11 +469,24 @@ pub fn decode_decimal(data: &[u8], out: &mut Vec<Sample>) -> Result<(), DChunkEr
         m = m.wrapping_add(vd);
         out.push(Sample::new(t, decimal_value(m, e)));
     }
+    apply_residuals(&mut out[start..], rbits, rw);
     Ok(())
 }
 
+/// Adds the residuals (in units in the last place) to the decoded decimal values.
+fn apply_residuals(samples: &mut [Sample], rbits: &[u8], rw: u32) {
+    if rw == 0 {
+        return;
+    }
+    for (i, s) in samples.iter_mut().enumerate() {
+        let r = unzigzag(get_bits(rbits, i * rw as usize, rw));
+        s.v = f64::from_bits(s.v.to_bits().wrapping_add(r as u64));
+    }
+}
+
 /// Encodes one block chunk of `samples` (at most [`crate::xor::SAMPLES_MAX`]) into `out`
-/// (cleared first): decimal when every value allows it, XOR otherwise. Returns the encoding
+/// (cleared first): decimal when every value is an exact decimal; otherwise decimal with
+/// residuals or XOR, whichever is smaller. Returns the encoding
 /// byte to store with it.
 pub fn encode_block_chunk(samples: &[Sample], out: &mut Vec<u8>) -> u8 {
     out.clear();
@@ -399,6 +497,11 @@ pub fn encode_block_chunk(samples: &[Sample], out: &mut Vec<u8>) -> u8 {
     for s in samples {
         enc.append(s.t, s.v);
     }
+    // Values near decimals (float sums of decimals) are usually far smaller with residuals.
+    if encode_near_decimal(samples, out) && out.len() < enc.bytes().len() {
+        return ENCODING_DECIMAL;
+    }
+    out.clear();
     out.extend_from_slice(enc.bytes());
     ENCODING_XOR
 }
