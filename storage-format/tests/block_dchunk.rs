@@ -37,16 +37,20 @@ fn decimal_values_use_the_decimal_encoding() {
     // 17 digits: the nearest 2-place decimal plus a residual of 1 ulp.
     assert_eq!(roundtrip(&regular(&[0.1, 0.30000000000000004])), ENCODING_DECIMAL);
     assert!(!encode_decimal(&regular(&[0.1, 0.30000000000000004]), &mut Vec::new()));
-    // Any double whose shortest decimal has at most 15 digits (and some with 16) is decimal.
-    assert_eq!(roundtrip(&regular(&[std::f64::consts::PI])), ENCODING_DECIMAL);
+    // Any double whose shortest decimal has at most 15 digits (and some with 16) is decimal
+    // exactly, though with PI's 16-digit mantissas the XOR chunk is smaller and is kept.
+    assert!(encode_decimal(&regular(&[std::f64::consts::PI, 3.0, 2.0]), &mut Vec::new()));
+    assert_eq!(roundtrip(&regular(&[std::f64::consts::PI, 3.0, 2.0])), ENCODING_XOR);
     let max = (1u64 << 53) as f64 - 1.0;
-    assert_eq!(roundtrip(&regular(&[max, -max, 0.0])), ENCODING_DECIMAL);
+    assert!(encode_decimal(&regular(&[max, -max, 0.0]), &mut Vec::new()));
+    roundtrip(&regular(&[max, -max, 0.0]));
     assert_eq!(
         roundtrip(&regular(&[(1u64 << 53) as f64])),
         ENCODING_XOR,
         "2^53 has no trailing decimal zero"
     );
-    assert_eq!(roundtrip(&regular(&[9_007_199_254_740_990.0])), ENCODING_DECIMAL, "trailing zero: m·10^1");
+    assert!(encode_decimal(&regular(&[9_007_199_254_740_990.0]), &mut Vec::new()), "trailing zero: m·10^1");
+    assert!(!encode_decimal(&regular(&[(1u64 << 53) as f64]), &mut Vec::new()));
     assert_eq!(roundtrip(&regular(&[1e-22, 5e-22])), ENCODING_DECIMAL);
 }
 
@@ -120,16 +124,23 @@ fn regular_counters_pack_small() {
     // A counter with 2-decimal increments, 15 s apart: timestamps take 0 bits after the first two.
     let mut v = 123_456.0f64;
     let mut vals = Vec::new();
-    for i in 0..120 {
-        v = ((v * 100.0).round() + f64::from(100 + (i * 37) % 50)) / 100.0;
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut incs = Vec::new();
+    for _ in 0..120 {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let inc = 100 + (x >> 33) % 50;
+        incs.push(inc);
+        v = ((v * 100.0).round() + inc as f64) / 100.0;
         vals.push(v);
     }
+    let (lo, hi) = (incs[1..].iter().min().unwrap(), incs[1..].iter().max().unwrap());
+    assert!(hi - lo >= 32, "the test data spans 6 bits");
     let s = regular(&vals);
     let mut buf = Vec::new();
     assert!(encode_decimal(&s, &mut buf));
-    // Header: n 1, t0 6, td1 3, tw 1, e 1, rw 1, m0 4, mode 1, base 2, width 1 = 21 bytes; the
-    // increments 1.00..=1.49 are 100..=149 hundredths: 6 bits each above the base (119 values).
-    assert_eq!(buf.len(), 21 + (119 * 6usize).div_ceil(8), "{} bytes", buf.len());
+    // Header: n 1, t0 6, td1 3, tw 1, e 1, rw 1, m0 4, mode 1, base 2, step 1, width 1 = 22
+    // bytes; the increments 1.00..=1.49 are 100..=149 hundredths: 6 bits each above the base.
+    assert_eq!(buf.len(), 22 + (119 * 6usize).div_ceil(8), "{} bytes", buf.len());
 }
 
 /// The layout of `dchunk.md`, byte for byte.
@@ -140,27 +151,41 @@ fn golden_bytes() {
     let mut buf = Vec::new();
     assert!(encode_decimal(&s, &mut buf));
     // n=4; t0=1000 (zigzag 2000 = d0 0f); td1=15000 (zigzag 30000 = b0 ea 01); tw=4 (dods 0, 5
-    // → zigzag 0, 10); e=-2 (0xfe); rw=0 (exact decimals, no residuals); m0=150 (zigzag 300 = ac 02); mantissas 150 175 200 250 →
-    // deltas 25 25 50: Δ with base 25 needs 3×5 bits + 1 byte = 23, Δ² (0, 25) needs 2×5 bits
-    // + 2 bytes = 26 → mode 1, base 25 (zigzag 50 = 32), width 5; tbits: 0000|1010 → a0;
-    // vbits: 0, 0, 25 at bits 0, 5, 10 → 00 64.
+    // → zigzag 0, 10); e=-2 (0xfe); rw=0 (exact decimals, no residuals); m0=150 (zigzag 300 =
+    // ac 02); mantissas 150 175 200 250 → deltas 25 25 50: Δ with base 25 and step 25 packs
+    // 0 0 1 in 1 bit each (3 bits + 2 header bytes), Δ² (0, 25) would take 2 bits + 3 bytes
+    // → mode 1, base 25 (zigzag 50 = 32), step 25 (19), width 1; tbits: 0000|1010 → a0;
+    // vbits: 0, 0, 1 at bits 0, 1, 2 → 04.
     let want = [
-        0x04, 0xd0, 0x0f, 0xb0, 0xea, 0x01, 0x04, 0xfe, 0x00, 0xac, 0x02, 0x01, 0x32, 0x05, 0xa0, 0x00, 0x64,
+        0x04, 0xd0, 0x0f, 0xb0, 0xea, 0x01, 0x04, 0xfe, 0x00, 0xac, 0x02, 0x01, 0x32, 0x19, 0x01, 0xa0, 0x04,
     ];
     assert_eq!(buf, want, "got {buf:02x?}");
     let mut back = Vec::new();
     decode_decimal(&want, &mut back).unwrap();
     assert_eq!(back, s);
-    // Δ² mode: integers 0 10 1020 3030 → e=1, rw=0, mantissas 0 1 102 303, deltas 1 101 201, Δ²
-    // 100 100: 0 bits each after vd1=1 (02) and base 100 (zigzag 200 = c8 01).
-    let s = [Sample::new(0, 0.0), Sample::new(10, 10.0), Sample::new(20, 1020.0), Sample::new(30, 3030.0)];
+    // Δ² mode: integers 0 10 1030 3060 6100 10150 15210 21280 at t = 0, 10, … 70 → tw=0, e=1,
+    // rw=0, mantissas 0 1 103 306 610 1015 1521 2128, deltas 1 102 203 … 607, Δ² all 101:
+    // 0 bits each after vd1=1 (02), base 101 (zigzag 202 = ca 01) and step 1 (01).
+    let vals = [0.0, 10.0, 1030.0, 3060.0, 6100.0, 10150.0, 15210.0, 21280.0];
+    let s: Vec<Sample> = vals.iter().enumerate().map(|(i, &v)| Sample::new(10 * i as i64, v)).collect();
     let mut buf = Vec::new();
     assert!(encode_decimal(&s, &mut buf));
-    let want = [0x04, 0x00, 0x14, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0xc8, 0x01, 0x00];
+    let want = [0x08, 0x00, 0x14, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0xca, 0x01, 0x01, 0x00];
     assert_eq!(buf, want, "got {buf:02x?}");
     let mut back = Vec::new();
     decode_decimal(&want, &mut back).unwrap();
     assert_eq!(back, s);
+    // A common step: page-sized gauges move by multiples of 4096 → packed in units of 4096.
+    let s = regular(&[8192.0 * 1000.0, 8192.0 * 1003.0, 8192.0 * 1001.0, 8192.0 * 1002.0]);
+    let mut buf = Vec::new();
+    assert!(encode_decimal(&s, &mut buf));
+    let mut back = Vec::new();
+    decode_decimal(&buf, &mut back).unwrap();
+    assert_eq!(back, s);
+    // Deltas 24576 −16384 8192 → base −16384, step 8192, packed 5 0 3 in 3 bits each: 26
+    // bytes (n 1, t0 6, td1 3, tw 1, e 1, rw 1, m0 4, mode 1, base 3, step 2, vw 1, vbits 2);
+    // without the step the deltas would take 16 bits each.
+    assert_eq!(buf.len(), 26, "{} bytes", buf.len());
 }
 
 #[test]
@@ -229,9 +254,18 @@ proptest! {
     #[test]
     fn decimal_series_round_trip(s in decimal_series()) {
         let mut buf = Vec::new();
-        let enc = encode_block_chunk(&s, &mut buf);
         // -0.0 cannot arise from m·10^e with m = 0, so every such series is decimal.
-        prop_assert_eq!(enc, ENCODING_DECIMAL);
+        prop_assert!(encode_decimal(&s, &mut buf));
+        let mut xor = cairn_format::XorEncoder::new();
+        for x in &s {
+            xor.append(x.t, x.v);
+        }
+        let enc = encode_block_chunk(&s, &mut buf);
+        // The smaller of the two is kept.
+        prop_assert!(buf.len() <= xor.bytes().len());
+        if enc == ENCODING_XOR {
+            prop_assert_eq!(&buf[..], xor.bytes());
+        }
         let mut back = Vec::new();
         decode_block_chunk(enc, &buf, &mut back).unwrap();
         prop_assert_eq!(back.len(), s.len());

@@ -203,8 +203,25 @@ struct ValuePlan {
     mode: u8,
     vd1: i64,
     base: i64,
+    /// Common factor of every `x − base` (at least 1): page-sized byte gauges step by 4096.
+    step: u64,
     width: u32,
     seq: Vec<i64>,
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Frame of reference with a common step: `(min, step, width of (x − min) / step)`.
+fn frame_of_reference_step(xs: &[i64]) -> (i64, u64, u32) {
+    let (base, _) = frame_of_reference(xs);
+    let step = xs.iter().fold(0u64, |g, &x| gcd(g, x.wrapping_sub(base) as u64)).max(1);
+    let w = xs.iter().map(|&x| width(x.wrapping_sub(base) as u64 / step)).max().unwrap_or(0);
+    (base, step, w)
 }
 
 impl ValuePlan {
@@ -212,22 +229,19 @@ impl ValuePlan {
     fn of(ms: &[i64]) -> ValuePlan {
         let deltas: Vec<i64> = ms.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
         let dods: Vec<i64> = deltas.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
-        let (bd, wd) = frame_of_reference(&deltas);
-        let (bdd, wdd) = frame_of_reference(&dods);
-        let bits_d = deltas.len() * wd as usize + 8 * varint_len(bd);
+        let (bd, gd, wd) = frame_of_reference_step(&deltas);
+        let (bdd, gdd, wdd) = frame_of_reference_step(&dods);
         let vd1 = deltas.first().copied().unwrap_or(0);
-        let bits_dd = dods.len() * wdd as usize + 8 * (varint_len(vd1) + varint_len(bdd));
-        if bits_dd < bits_d {
-            ValuePlan { mode: MODE_DOD, vd1, base: bdd, width: wdd, seq: dods }
-        } else {
-            ValuePlan { mode: MODE_DELTA, vd1: 0, base: bd, width: wd, seq: deltas }
-        }
+        let d = ValuePlan { mode: MODE_DELTA, vd1: 0, base: bd, step: gd, width: wd, seq: deltas };
+        let dd = ValuePlan { mode: MODE_DOD, vd1, base: bdd, step: gdd, width: wdd, seq: dods };
+        if dd.bits() < d.bits() { dd } else { d }
     }
 
     fn bits(&self) -> usize {
+        let step = crate::varint::uvarint_len(self.step);
         let head = match self.mode {
-            MODE_DOD => varint_len(self.vd1) + varint_len(self.base),
-            _ => varint_len(self.base),
+            MODE_DOD => varint_len(self.vd1) + varint_len(self.base) + step,
+            _ => varint_len(self.base) + step,
         };
         self.seq.len() * self.width as usize + 8 * head
     }
@@ -239,9 +253,9 @@ const APPROX_PLACES_MAX: i32 = 9;
 /// For values that are not all exact decimals but close to ones (e.g. a counter summed in
 /// floating point, 123.45 + 0.1 = 123.55000000000001): the exponent, mantissas and
 /// residuals (value bits − decimal bits, zigzagged) that take the fewest bits, trying 0 to
-/// [`APPROX_PLACES_MAX`] decimal places. `None` when a value is not finite or no exponent
+/// [`APPROX_PLACES_MAX`] decimal places, with their cost in bits. `None` when a value is not finite or no exponent
 /// keeps the mantissas below 2^53.
-fn near_decimals(samples: &[Sample]) -> Option<(Vec<i64>, Vec<u64>, i32)> {
+fn near_decimals(samples: &[Sample]) -> Option<(usize, Vec<i64>, Vec<u64>, i32)> {
     if samples.iter().any(|s| !s.v.is_finite()) {
         return None;
     }
@@ -265,7 +279,7 @@ fn near_decimals(samples: &[Sample]) -> Option<(Vec<i64>, Vec<u64>, i32)> {
             best = Some((cost, ms, rs, -k));
         }
     }
-    best.map(|(_, ms, rs, e)| (ms, rs, e))
+    best
 }
 
 /// Appends the decimal chunk of `samples` to `out` and returns true, or returns false (with
@@ -281,18 +295,23 @@ pub fn encode_decimal(samples: &[Sample], out: &mut Vec<u8>) -> bool {
     true
 }
 
-/// Like [`encode_decimal`], but values that are not exact decimals are stored as the nearest
-/// decimal plus a residual in units in the last place, so any finite value round-trips.
+/// Like [`encode_decimal`], but values may also be stored as the nearest decimal with 0 to
+/// [`APPROX_PLACES_MAX`] places plus a residual in units in the last place, whichever takes
+/// fewer bits (12345.670000000002 is exact with 11 places but far smaller as 1234567 × 10^-2
+/// plus a residual of 1 ulp), so any finite value round-trips.
 /// Returns false (with `out` unchanged) for empty or oversized input or a non-finite value.
 pub fn encode_near_decimal(samples: &[Sample], out: &mut Vec<u8>) -> bool {
     if samples.is_empty() || samples.len() > DCHUNK_SAMPLES_MAX {
         return false;
     }
-    if let Some((ms, e)) = decimals(samples) {
-        write_chunk(samples, &ms, &[], e, out);
-        return true;
-    }
-    let Some((ms, rs, e)) = near_decimals(samples) else { return false };
+    let exact = decimals(samples).map(|(ms, e)| (ValuePlan::of(&ms).bits(), ms, Vec::new(), e));
+    let near = near_decimals(samples);
+    let best = match (exact, near) {
+        (Some(x), Some(n)) if n.0 < x.0 => Some(n),
+        (Some(x), _) => Some(x),
+        (None, n) => n,
+    };
+    let Some((_, ms, rs, e)) = best else { return false };
     write_chunk(samples, &ms, &rs, e, out);
     true
 }
@@ -331,9 +350,10 @@ fn write_chunk(samples: &[Sample], ms: &[i64], rs: &[u64], e: i32, out: &mut Vec
             put_varint(out, plan.vd1);
         }
         put_varint(out, plan.base);
+        put_uvarint(out, plan.step);
         vw = plan.width;
         out.push(vw as u8);
-        vals = plan.seq.iter().map(|&x| x.wrapping_sub(plan.base) as u64).collect();
+        vals = plan.seq.iter().map(|&x| x.wrapping_sub(plan.base) as u64 / plan.step).collect();
     }
     for (xs, w) in [(&tdods[..], tw), (&vals[..], vw), (rs, rw)] {
         let mut bw = BitWriter::new(out);
@@ -411,7 +431,7 @@ pub fn decode_decimal(data: &[u8], out: &mut Vec<Sample>) -> Result<(), DChunkEr
     if m0.unsigned_abs() >= MANTISSA_LIMIT as u64 {
         return Err(DChunkError::OutOfRange { field: "first mantissa", value: m0, offset: m0_at });
     }
-    let (mut mode, mut vd1, mut base, mut vw) = (MODE_DELTA, 0i64, 0i64, 0u32);
+    let (mut mode, mut vd1, mut base, mut step, mut vw) = (MODE_DELTA, 0i64, 0i64, 1u64, 0u32);
     if n >= 2 {
         let at = c.pos;
         mode = c.byte("value mode")?;
@@ -422,6 +442,7 @@ pub fn decode_decimal(data: &[u8], out: &mut Vec<Sample>) -> Result<(), DChunkEr
             vd1 = c.varint("first value delta")?;
         }
         base = c.varint("value base")?;
+        step = c.uvarint("value step")?;
         vw = c.width("value width")?;
     }
     let tcount = n.saturating_sub(2);
@@ -452,7 +473,7 @@ pub fn decode_decimal(data: &[u8], out: &mut Vec<Sample>) -> Result<(), DChunkEr
     t = t.wrapping_add(td);
     let mut vd = match mode {
         MODE_DOD => vd1,
-        _ => base.wrapping_add(get_bits(vbits, 0, vw) as i64),
+        _ => base.wrapping_add(get_bits(vbits, 0, vw).wrapping_mul(step) as i64),
     };
     m = m.wrapping_add(vd);
     out.push(Sample::new(t, decimal_value(m, e)));
@@ -460,7 +481,7 @@ pub fn decode_decimal(data: &[u8], out: &mut Vec<Sample>) -> Result<(), DChunkEr
     for i in 0..n - 2 {
         td = td.wrapping_add(unzigzag(get_bits(tbits, i * tw as usize, tw)));
         t = t.wrapping_add(td);
-        let x = base.wrapping_add(get_bits(vbits, (i + voff) * vw as usize, vw) as i64);
+        let x = base.wrapping_add(get_bits(vbits, (i + voff) * vw as usize, vw).wrapping_mul(step) as i64);
         if mode == MODE_DOD {
             vd = vd.wrapping_add(x);
         } else {
@@ -485,19 +506,15 @@ fn apply_residuals(samples: &mut [Sample], rbits: &[u8], rw: u32) {
 }
 
 /// Encodes one block chunk of `samples` (at most [`crate::xor::SAMPLES_MAX`]) into `out`
-/// (cleared first): decimal when every value is an exact decimal; otherwise decimal with
-/// residuals or XOR, whichever is smaller. Returns the encoding
-/// byte to store with it.
+/// (cleared first): the smallest decimal form ([`encode_near_decimal`]) if it is smaller than
+/// the XOR chunk of the same samples, else the XOR chunk (always for non-finite values), so a
+/// block chunk is never larger than Prometheus's. Returns the encoding byte to store with it.
 pub fn encode_block_chunk(samples: &[Sample], out: &mut Vec<u8>) -> u8 {
     out.clear();
-    if encode_decimal(samples, out) {
-        return ENCODING_DECIMAL;
-    }
     let mut enc = XorEncoder::new();
     for s in samples {
         enc.append(s.t, s.v);
     }
-    // Values near decimals (float sums of decimals) are usually far smaller with residuals.
     if encode_near_decimal(samples, out) && out.len() < enc.bytes().len() {
         return ENCODING_DECIMAL;
     }
