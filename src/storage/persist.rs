@@ -410,7 +410,7 @@ fn link_tree(from: &Path, to: &Path) -> Result<(), StorageError> {
     fs::create_dir(to).map_err(|e| StorageError::io(to, e))?;
     for e in fs::read_dir(from).map_err(|e| StorageError::io(from, e))? {
         let e = e.map_err(|e| StorageError::io(from, e))?;
-        let ty = e.file_type().map_err(|x| StorageError::io(&e.path(), x))?;
+        let ty = e.file_type().map_err(|x| StorageError::io(e.path(), x))?;
         let dst = to.join(e.file_name());
         if ty.is_dir() {
             link_tree(&e.path(), &dst)?;

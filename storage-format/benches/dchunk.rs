@@ -128,7 +128,7 @@ fn bench(c: &mut Criterion) {
         }
     };
     let mut out: Vec<Sample> = Vec::with_capacity(CHUNK);
-    let mut dec_xor = |out: &mut Vec<Sample>| {
+    let dec_xor = |out: &mut Vec<Sample>| {
         let mut acc = 0u64;
         for b in &xor {
             out.clear();
