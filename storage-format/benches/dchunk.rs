@@ -1,6 +1,7 @@
 //! Decimal chunk vs XOR chunk: encode and decode throughput (samples per second of wall and
 //! of thread CPU time) and bytes per sample on node_exporter-like data (the harness's value
-//! kinds: 2-decimal counters and gauges, integer byte counters, constants), 120-sample chunks
+//! kinds: 2-decimal counters and gauges, integer byte counters, float-summed counters,
+//! constants), 120-sample chunks
 //! at a regular 15 s interval. Both decoders fill a reused `Vec<Sample>`, as the block reader
 //! does. Figures and the command are in benches/README.md, section "Decimal chunk".
 
@@ -33,7 +34,7 @@ fn cpu_time(iters: u64, mut f: impl FnMut()) -> Duration {
     thread_cpu_time() - start
 }
 
-/// Chunks of the four value kinds, `CHUNKS_PER_KIND` each.
+/// Chunks of the five value kinds, `CHUNKS_PER_KIND` each.
 fn workload() -> Vec<Vec<Sample>> {
     let mut x = 0x2545_f491_4f6c_dd1du64;
     let mut rnd = move || {
@@ -74,6 +75,17 @@ fn workload() -> Vec<Vec<Sample>> {
                 .map(|i| {
                     b += (rnd() % 2_000_000) as f64;
                     Sample::new(ts(i), b)
+                })
+                .collect(),
+        );
+        // Counter summed in floating point (a client library's Counter.Add): near decimals,
+        // stored with residuals.
+        let mut f = (rnd() % 1000) as f64;
+        out.push(
+            (0..CHUNK)
+                .map(|i| {
+                    f += (rnd() % 300) as f64 / 100.0;
+                    Sample::new(ts(i), f)
                 })
                 .collect(),
         );

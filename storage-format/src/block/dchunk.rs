@@ -247,6 +247,9 @@ impl ValuePlan {
     }
 }
 
+/// Exact decimals with at most this many places are kept without trying residual forms.
+const EXACT_PLACES_ENOUGH: i32 = 4;
+
 /// Largest number of decimal places tried for values that are not exact decimals.
 const APPROX_PLACES_MAX: i32 = 9;
 
@@ -278,6 +281,10 @@ fn near_decimals(samples: &[Sample]) -> Option<(usize, Vec<i64>, Vec<u64>, i32)>
         if best.as_ref().is_none_or(|b| cost < b.0) {
             best = Some((cost, ms, rs, -k));
         }
+        if rw == 0 {
+            // Exact at k places: more places only make the mantissas larger.
+            break;
+        }
     }
     best
 }
@@ -305,6 +312,13 @@ pub fn encode_near_decimal(samples: &[Sample], out: &mut Vec<u8>) -> bool {
         return false;
     }
     let exact = decimals(samples).map(|(ms, e)| (ValuePlan::of(&ms).bits(), ms, Vec::new(), e));
+    // Exact with at most EXACT_PLACES_ENOUGH places: fewer places would need large residuals.
+    if let Some((_, ms, _, e)) = &exact
+        && *e >= -EXACT_PLACES_ENOUGH
+    {
+        write_chunk(samples, ms, &[], *e, out);
+        return true;
+    }
     let near = near_decimals(samples);
     let best = match (exact, near) {
         (Some(x), Some(n)) if n.0 < x.0 => Some(n),
@@ -477,21 +491,62 @@ pub fn decode_decimal(data: &[u8], out: &mut Vec<Sample>) -> Result<(), DChunkEr
     };
     m = m.wrapping_add(vd);
     out.push(Sample::new(t, decimal_value(m, e)));
-    let voff = usize::from(mode == MODE_DELTA);
-    for i in 0..n - 2 {
-        td = td.wrapping_add(unzigzag(get_bits(tbits, i * tw as usize, tw)));
-        t = t.wrapping_add(td);
-        let x = base.wrapping_add(get_bits(vbits, (i + voff) * vw as usize, vw).wrapping_mul(step) as i64);
-        if mode == MODE_DOD {
-            vd = vd.wrapping_add(x);
-        } else {
-            vd = x;
-        }
-        m = m.wrapping_add(vd);
-        out.push(Sample::new(t, decimal_value(m, e)));
+    let rest = Rest { tbits, tw, vbits, vw, base, step, e };
+    // Specialised loops: regular timestamps (tw = 0) need no unpacking, and the mode is fixed
+    // per chunk.
+    match (mode == MODE_DOD, tw == 0) {
+        (true, true) => rest.run::<true, false>(n, t, td, m, vd, out),
+        (true, false) => rest.run::<true, true>(n, t, td, m, vd, out),
+        (false, true) => rest.run::<false, false>(n, t, td, m, vd, out),
+        (false, false) => rest.run::<false, true>(n, t, td, m, vd, out),
     }
     apply_residuals(&mut out[start..], rbits, rw);
     Ok(())
+}
+
+/// The packed streams of samples 2.. and what is needed to unpack them.
+struct Rest<'a> {
+    tbits: &'a [u8],
+    tw: u32,
+    vbits: &'a [u8],
+    vw: u32,
+    base: i64,
+    step: u64,
+    e: i32,
+}
+
+impl Rest<'_> {
+    /// Decodes samples 2..n given sample 1's timestamp `t`, delta `td`, mantissa `m` and
+    /// mantissa delta `vd`.
+    #[inline(always)]
+    fn run<const DOD: bool, const TS: bool>(
+        &self,
+        n: usize,
+        mut t: i64,
+        mut td: i64,
+        mut m: i64,
+        mut vd: i64,
+        out: &mut Vec<Sample>,
+    ) {
+        let voff = usize::from(!DOD);
+        let (tw, vw) = (self.tw as usize, self.vw as usize);
+        for i in 0..n - 2 {
+            if TS {
+                td = td.wrapping_add(unzigzag(get_bits(self.tbits, i * tw, self.tw)));
+            }
+            t = t.wrapping_add(td);
+            let x = self
+                .base
+                .wrapping_add(get_bits(self.vbits, (i + voff) * vw, self.vw).wrapping_mul(self.step) as i64);
+            if DOD {
+                vd = vd.wrapping_add(x);
+            } else {
+                vd = x;
+            }
+            m = m.wrapping_add(vd);
+            out.push(Sample::new(t, decimal_value(m, self.e)));
+        }
+    }
 }
 
 /// Adds the residuals (in units in the last place) to the decoded decimal values.
