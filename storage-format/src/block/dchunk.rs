@@ -483,9 +483,9 @@ pub fn decode_decimal(data: &[u8], out: &mut Vec<Sample>) -> Result<(), DChunkEr
         apply_residuals(&mut out[start..], rbits, rw);
         return Ok(());
     }
-    let mut td = td1;
+    let td = td1;
     t = t.wrapping_add(td);
-    let mut vd = match mode {
+    let vd = match mode {
         MODE_DOD => vd1,
         _ => base.wrapping_add(get_bits(vbits, 0, vw).wrapping_mul(step) as i64),
     };
