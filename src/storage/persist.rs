@@ -450,9 +450,9 @@ mod tests {
     use cairn_format::block::index::SeriesId;
     use cairn_format::{Labels, Matcher};
 
-    /// Head → block re-encodes the head's XOR chunks as decimal chunks (the values allow
-    /// it) for in-order series and for a series with an out-of-order sample; both read back
-    /// identically.
+    /// Head → block re-encodes the head's XOR chunks (as decimal chunks where that is
+    /// smaller) for in-order series and for a series with an out-of-order sample; both read
+    /// back identically.
     #[test]
     fn head_chunks_are_reencoded_compactly_also_out_of_order() {
         use cairn_format::block::dchunk::{ENCODING_DECIMAL, decode_block_chunk};
@@ -485,20 +485,24 @@ mod tests {
         assert_eq!(db.persist_head(false).unwrap(), 1);
         let block = db.inner.blocks.read()[0].clone();
         let cr = block.chunk_reader().unwrap();
-        let read = |id: u32| {
+        let read = |id: u32, want: u8| {
             let e = block.series_entry(SeriesId(id)).unwrap();
             let mut out = Vec::new();
+            let mut encodings = Vec::new();
             for m in &e.chunks {
                 let c = cr.chunk(m.chunk_ref).unwrap();
-                assert_eq!(c.encoding, ENCODING_DECIMAL);
+                encodings.push(c.encoding);
                 decode_block_chunk(c.encoding, c.data, &mut out).unwrap();
             }
+            assert!(encodings.iter().all(|&x| x == want), "{encodings:?}");
             (e.labels, out)
         };
-        let (la, sa) = read(0);
+        let (la, sa) = read(0, ENCODING_DECIMAL);
         assert_eq!(la, a);
         assert_eq!(sa, head_a);
-        let (lb, sb) = read(1);
+        // b: a constant with one outlier and one irregular timestamp, where the XOR chunk
+        // (1 bit per unchanged value or interval) is smaller and is kept.
+        let (lb, sb) = read(1, cairn_format::block::chunks::ENCODING_XOR);
         assert_eq!(lb, b);
         assert_eq!(sb.len(), 101, "b's 100 in-order samples plus the out-of-order one");
         assert!(sb.iter().any(|s| s.t == 505 && s.v == 7.0));
