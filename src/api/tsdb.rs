@@ -108,13 +108,35 @@ pub async fn clean_tombstones(State(st): State<AppState>) -> Result<Response, Ap
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /api/v1/admin/tsdb/snapshot`: answers `{"name": "<dir under snapshots/>"}`.
-pub async fn snapshot(State(st): State<AppState>) -> Result<Response, ApiError> {
+/// `POST /api/v1/admin/tsdb/snapshot[?skip_head=<bool>]`: answers `{"name": "<dir under
+/// snapshots/>"}`. `skip_head` takes Go's `strconv.ParseBool` spellings, like Prometheus.
+pub async fn snapshot(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     require_admin(&st)?;
+    let p = request_params(q, &headers, &body)?;
+    let skip_head = match p.get("skip_head") {
+        None | Some("") => false,
+        Some(s) => parse_bool(s).ok_or_else(|| {
+            ApiError::bad_data(format!("unable to parse boolean 'skip_head' argument: invalid syntax: {s:?}"))
+        })?,
+    };
     let db = st.db.clone();
-    let name = tokio::task::spawn_blocking(move || crate::server::snapshot::snapshot(&db))
+    let name = tokio::task::spawn_blocking(move || crate::server::snapshot::snapshot(&db, skip_head))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(ApiError::internal)?;
     Ok(success_json(json!({ "name": name })))
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
 }

@@ -1,5 +1,6 @@
 //! `cairn inspect DIR [--json]`: a read-only report on a data directory's blocks — time
-//! ranges, series, samples, chunk bytes, bytes per sample — and the metrics and label pairs
+//! ranges, series, samples, chunk and index bytes, bytes per sample, chunks per encoding
+//! (every chunk is read, CRC-checked and decoded) — and the metrics and label pairs
 //! with the most series (read from each block's index postings). Owns the report and its
 //! text/JSON rendering; never modifies the directory (leftovers are not removed, no lock is
 //! taken, so it also works beside a running server).
@@ -8,7 +9,7 @@ use crate::storage::block::Block;
 use cairn_format::METRIC_NAME;
 use cairn_format::block::meta::Ulid;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// One block's line of the report.
@@ -23,9 +24,20 @@ pub struct BlockReport {
     pub num_samples: u64,
     pub num_chunks: u64,
     pub chunk_bytes: u64,
+    pub index_bytes: u64,
     pub size_bytes: u64,
     pub bytes_per_sample: f64,
     pub tombstones: usize,
+    /// Chunks per encoding: `xor`, `decimal`, or the encoding byte in hex.
+    pub chunks_by_encoding: BTreeMap<String, u64>,
+}
+
+fn encoding_name(e: u8) -> String {
+    match e {
+        cairn_format::block::chunks::ENCODING_XOR => "xor".into(),
+        cairn_format::block::dchunk::ENCODING_DECIMAL => "decimal".into(),
+        other => format!("{other:#04x}"),
+    }
 }
 
 /// A name (metric or `name=value` pair) with its series count over all blocks.
@@ -104,6 +116,14 @@ pub fn inspect(
         if let Err(e) = count_pairs(&b, &mut metrics, &mut pairs) {
             rep.broken.push((d.clone(), e));
         }
+        let chunks_by_encoding = match b.chunk_encodings() {
+            Ok(m) => m.into_iter().map(|(e, n)| (encoding_name(e), n)).collect(),
+            Err(e) => {
+                rep.broken.push((d.clone(), e.to_string()));
+                BTreeMap::new()
+            }
+        };
+        let index_bytes = std::fs::metadata(d.join(crate::storage::block::INDEX_FILE)).map_or(0, |m| m.len());
         let m = &b.meta;
         let chunk_bytes = b.chunk_bytes();
         rep.blocks.push(BlockReport {
@@ -115,9 +135,11 @@ pub fn inspect(
             num_samples: m.stats.num_samples,
             num_chunks: m.stats.num_chunks,
             chunk_bytes,
+            index_bytes,
             size_bytes: b.size_bytes(),
             bytes_per_sample: chunk_bytes as f64 / m.stats.num_samples.max(1) as f64,
             tombstones: b.tombstones().num_intervals(),
+            chunks_by_encoding,
         });
         rep.total_samples += m.stats.num_samples;
         rep.total_chunk_bytes += chunk_bytes;
@@ -162,13 +184,14 @@ pub fn render_text(r: &InspectReport) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<26}  {:>14}  {:>14}  {:>3}  {:>9}  {:>11}  {:>12}  {:>8}",
-        "BLOCK", "MIN TIME", "MAX TIME", "LVL", "SERIES", "SAMPLES", "CHUNK BYTES", "B/SAMPLE"
+        "{:<26}  {:>14}  {:>14}  {:>3}  {:>9}  {:>11}  {:>12}  {:>11}  {:>8}  CHUNKS",
+        "BLOCK", "MIN TIME", "MAX TIME", "LVL", "SERIES", "SAMPLES", "CHUNK BYTES", "INDEX BYTES", "B/SAMPLE"
     );
     for b in &r.blocks {
+        let enc: Vec<String> = b.chunks_by_encoding.iter().map(|(e, n)| format!("{e} {n}")).collect();
         let _ = writeln!(
             s,
-            "{:<26}  {:>14}  {:>14}  {:>3}  {:>9}  {:>11}  {:>12}  {:>8.3}{}",
+            "{:<26}  {:>14}  {:>14}  {:>3}  {:>9}  {:>11}  {:>12}  {:>11}  {:>8.3}  {}{}",
             b.ulid,
             b.min_time,
             b.max_time,
@@ -176,7 +199,9 @@ pub fn render_text(r: &InspectReport) -> String {
             b.num_series,
             b.num_samples,
             b.chunk_bytes,
+            b.index_bytes,
             b.bytes_per_sample,
+            enc.join(", "),
             if b.tombstones > 0 { format!("  ({} tombstones)", b.tombstones) } else { String::new() }
         );
     }

@@ -28,10 +28,12 @@ use super::block::compact::{level_ranges, merge_blocks, plan};
 use super::block::write::BlockBuilder;
 use super::block::{Block, remove_block_dir};
 use super::db::Db;
+use super::dir::sync_dir;
 use super::error::StorageError;
 use cairn_format::Matcher;
 use cairn_format::block::tombstones::Interval;
-use std::path::PathBuf;
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -207,6 +209,58 @@ impl Db {
         Ok(info)
     }
 
+    /// Writes a point-in-time copy of the database into `dst` (created; must not exist),
+    /// openable as a data directory of its own: every block (hard-linked where the file
+    /// system allows, copied otherwise) and, with `with_head`, the head's samples as one more
+    /// block covering `[head min, head max]` (like Prometheus's snapshot). `cairn.meta` is
+    /// copied so the shard count is kept; the WAL is not. Holds the compaction lock, so no
+    /// block disappears while it is linked. Returns the blocks in the snapshot.
+    pub fn snapshot_into(&self, dst: &Path, with_head: bool) -> Result<Vec<BlockInfo>, StorageError> {
+        let _c = self.inner.compact_lock.lock();
+        self.check_open()?;
+        let inner = &*self.inner;
+        fs::create_dir(dst).map_err(|e| StorageError::io(dst, e))?;
+        let meta_src = inner.dir.join(super::dir::META_FILE);
+        link_or_copy(&meta_src, &dst.join(super::dir::META_FILE))?;
+        let mut out = Vec::new();
+        for b in inner.blocks.read().clone().iter() {
+            let name = b.ulid().to_string();
+            let tmp = dst.join(format!("{name}{}", super::block::TMP_CREATION));
+            link_tree(&b.dir, &tmp)?;
+            sync_dir(&tmp)?;
+            let dir = super::block::publish_block_dir(dst, &tmp, b.ulid())?;
+            out.push(BlockInfo::of(&Block::open(&dir)?));
+        }
+        if with_head {
+            let hmin = inner.head.min_t.load(Ordering::Relaxed);
+            let hmax = inner.head.max_t.load(Ordering::Relaxed);
+            if hmin != i64::MAX && hmax >= hmin {
+                let maxt = hmax.saturating_add(1);
+                let snap = inner.head.select(hmin, hmax, &[]);
+                let mut builder = BlockBuilder::new(dst, hmin, maxt)?;
+                for s in &snap {
+                    let mut it = s.samples();
+                    let samples: Vec<_> = it.by_ref().filter(|x| x.t >= hmin && x.t < maxt).collect();
+                    if let Some(e) = it.err() {
+                        return Err(StorageError::InvalidBlockInput(format!(
+                            "head series {}: {e}",
+                            s.labels
+                        )));
+                    }
+                    builder.add_series(&s.labels, &samples)?;
+                }
+                drop(snap);
+                if let Some((dir, meta)) = builder.finish(1, Vec::new(), Vec::new())? {
+                    tracing::info!(block = %meta.ulid, dir = %dir.display(), series = meta.stats.num_series,
+                        samples = meta.stats.num_samples, "head written into a snapshot block");
+                    out.push(BlockInfo::of(&Block::open(&dir)?));
+                }
+            }
+        }
+        sync_dir(dst)?;
+        Ok(out)
+    }
+
     /// Window sizes of the compaction levels.
     fn ranges(&self) -> Vec<i64> {
         let o = &self.inner.opts;
@@ -341,6 +395,33 @@ impl Db {
     }
 }
 
+/// Hard-links `from` to `to`, copying (and fsyncing) when linking fails (e.g. another file
+/// system).
+fn link_or_copy(from: &Path, to: &Path) -> Result<(), StorageError> {
+    if fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    fs::copy(from, to).map_err(|e| StorageError::io(to, e))?;
+    fs::File::open(to).and_then(|f| f.sync_all()).map_err(|e| StorageError::io(to, e))
+}
+
+/// Recreates the directory tree `from` under `to` with every file linked or copied.
+fn link_tree(from: &Path, to: &Path) -> Result<(), StorageError> {
+    fs::create_dir(to).map_err(|e| StorageError::io(to, e))?;
+    for e in fs::read_dir(from).map_err(|e| StorageError::io(from, e))? {
+        let e = e.map_err(|e| StorageError::io(from, e))?;
+        let ty = e.file_type().map_err(|x| StorageError::io(e.path(), x))?;
+        let dst = to.join(e.file_name());
+        if ty.is_dir() {
+            link_tree(&e.path(), &dst)?;
+            sync_dir(&dst)?;
+        } else if ty.is_file() {
+            link_or_copy(&e.path(), &dst)?;
+        }
+    }
+    Ok(())
+}
+
 /// Starts the background thread: every tick, runs [`Db::compact`] until the `Db` is closed
 /// or dropped.
 pub(crate) fn spawn_background(db: &Db) {
@@ -369,10 +450,12 @@ mod tests {
     use cairn_format::block::index::SeriesId;
     use cairn_format::{Labels, Matcher};
 
-    /// Head → block copies the head's chunks verbatim for in-order series and re-encodes a
-    /// series with out-of-order samples; both read back identically.
+    /// Head → block re-encodes the head's XOR chunks (as decimal chunks where that is
+    /// smaller) for in-order series and for a series with an out-of-order sample; both read
+    /// back identically.
     #[test]
-    fn head_chunks_are_reused_unless_out_of_order() {
+    fn head_chunks_are_reencoded_compactly_also_out_of_order() {
+        use cairn_format::block::dchunk::{ENCODING_DECIMAL, decode_block_chunk};
         let d = tempfile::tempdir().unwrap();
         let o = Options {
             block_range_ms: 1000,
@@ -392,29 +475,37 @@ mod tests {
         let mut db_oo = db.appender();
         db_oo.append(&b, 505, 7.0).unwrap();
         db_oo.commit().unwrap();
-        let head_a: Vec<Vec<u8>> = db.inner.head.select(0, 999, &[Matcher::equal("s", "a")])[0]
+        let head_a: Vec<cairn_format::Sample> = db.inner.head.select(0, 999, &[Matcher::equal("s", "a")])[0]
             .plain_chunks()
             .unwrap()
             .iter()
-            .map(|c| c.to_vec())
+            .flat_map(|c| cairn_format::decode_all(c).unwrap())
             .collect();
         let before = crate::storage::util_select(&db);
         assert_eq!(db.persist_head(false).unwrap(), 1);
         let block = db.inner.blocks.read()[0].clone();
         let cr = block.chunk_reader().unwrap();
-        let e = block.series_entry(SeriesId(0)).unwrap();
-        assert_eq!(e.labels, a);
-        let stored: Vec<Vec<u8>> =
-            e.chunks.iter().map(|m| cr.chunk(m.chunk_ref).unwrap().data.to_vec()).collect();
-        assert_eq!(stored, head_a, "in-order chunks were not copied verbatim");
-        let e = block.series_entry(SeriesId(1)).unwrap();
-        assert_eq!(e.labels, b);
-        let n: usize = e
-            .chunks
-            .iter()
-            .map(|m| cairn_format::decode_all(cr.chunk(m.chunk_ref).unwrap().data).unwrap().len())
-            .sum();
-        assert_eq!(n, 101, "b's 100 in-order samples plus the out-of-order one");
+        let read = |id: u32, want: u8| {
+            let e = block.series_entry(SeriesId(id)).unwrap();
+            let mut out = Vec::new();
+            let mut encodings = Vec::new();
+            for m in &e.chunks {
+                let c = cr.chunk(m.chunk_ref).unwrap();
+                encodings.push(c.encoding);
+                decode_block_chunk(c.encoding, c.data, &mut out).unwrap();
+            }
+            assert!(encodings.iter().all(|&x| x == want), "{encodings:?}");
+            (e.labels, out)
+        };
+        let (la, sa) = read(0, ENCODING_DECIMAL);
+        assert_eq!(la, a);
+        assert_eq!(sa, head_a);
+        // b: a constant with one outlier and one irregular timestamp, where the XOR chunk
+        // (1 bit per unchanged value or interval) is smaller and is kept.
+        let (lb, sb) = read(1, cairn_format::block::chunks::ENCODING_XOR);
+        assert_eq!(lb, b);
+        assert_eq!(sb.len(), 101, "b's 100 in-order samples plus the out-of-order one");
+        assert!(sb.iter().any(|s| s.t == 505 && s.v == 7.0));
         assert_eq!(crate::storage::util_select(&db), before);
     }
 }

@@ -7,6 +7,7 @@ mod blocks_corrupt;
 mod blocks_crash;
 mod blocks_import;
 mod blocks_paths;
+mod blocks_snapshot;
 mod browser;
 mod config_compat;
 mod ingest_interop;

@@ -221,7 +221,12 @@ impl Running {
             match self.snapshot(client).await {
                 Ok(dir) => {
                     notes.push(format!("snapshot of the head into {}", dir.display()));
-                    snapshot = Some(dir_size(&dir, &[])?);
+                    snapshot = Some(blocks_size(&dir)?);
+                    if let Some(keep) = std::env::var_os(KEEP_SNAPSHOT_ENV) {
+                        let dst = PathBuf::from(keep).join(self.kind.label());
+                        copy_tree(&dir, &dst)?;
+                        notes.push(format!("snapshot copied to {} ({KEEP_SNAPSHOT_ENV})", dst.display()));
+                    }
                 }
                 Err(e) => notes.push(format!("no admin snapshot ({e:#})")),
             }
@@ -249,7 +254,7 @@ impl Running {
         }
         breakdown.sort();
         let (method, measured) = match (self.kind, snapshot) {
-            (_, Some(s)) => ("admin snapshot of the head (one compacted block)".to_string(), s),
+            (_, Some(s)) => ("admin snapshot: block directories only (the head as one block)".to_string(), s),
             (Kind::Victoriametrics, None) => {
                 let s = dir_size(&self.data, &["snapshots", "cache", "flock.lock"])?;
                 ("data dir after force_flush + SIGTERM, without cache/".to_string(), s)
@@ -274,6 +279,43 @@ impl Running {
         }
         Ok(self.data.join("snapshots").join(name))
     }
+}
+
+/// When set, each system's admin snapshot is copied to `$CAIRN_COMPARE_KEEP_SNAPSHOT/<system>`
+/// before the temporary data directory is deleted (for offline analysis of the blocks).
+const KEEP_SNAPSHOT_ENV: &str = "CAIRN_COMPARE_KEEP_SNAPSHOT";
+
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let dst = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_tree(&e.path(), &dst)?;
+        } else {
+            std::fs::copy(e.path(), &dst)?;
+        }
+    }
+    Ok(())
+}
+
+/// Sum of the sizes of the block directories (ULID-named subdirectories) of a snapshot: what
+/// the data is at rest, without side files such as Cairn's 35-byte `cairn.meta`.
+fn blocks_size(snapshot: &Path) -> anyhow::Result<DirSize> {
+    let mut total = DirSize::default();
+    for entry in std::fs::read_dir(snapshot)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let is_ulid =
+            name.len() == 26 && name.to_str().is_some_and(|n| n.chars().all(|c| c.is_ascii_alphanumeric()));
+        if is_ulid && entry.path().is_dir() {
+            let d = dir_size(&entry.path(), &[])?;
+            total.apparent_bytes += d.apparent_bytes;
+            total.allocated_bytes += d.allocated_bytes;
+            total.files += d.files;
+        }
+    }
+    Ok(total)
 }
 
 /// What was measured on disk for one system.

@@ -15,16 +15,22 @@ use cairn_format::block::tombstones::Tombstones;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Window sizes of the levels: `block_range × 3^k` while ≤ `max_range` (at least one).
+/// Window sizes of the levels: `block_range × 1, 3, 12`, then `× 3` per level (2h → 6h →
+/// 24h → 72h … with the default 2h range, as DESIGN.md intends), while ≤ `max_range` (at
+/// least one level). Each size divides the next, so aligned windows nest.
 pub fn level_ranges(block_range: i64, max_range: i64) -> Vec<i64> {
     let mut v = vec![block_range];
     let mut r = block_range;
-    while let Some(next) = r.checked_mul(3) {
+    let mut k = 0;
+    loop {
+        let factor = if k == 1 { 4 } else { 3 };
+        let Some(next) = r.checked_mul(factor) else { break };
         if next > max_range {
             break;
         }
         v.push(next);
         r = next;
+        k += 1;
     }
     v
 }
@@ -145,4 +151,18 @@ pub fn merge_blocks(
         progress(n);
     }
     builder.finish(level, sources, parents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::level_ranges;
+
+    #[test]
+    fn levels_are_2h_6h_24h_then_times_3() {
+        const H: i64 = 3_600_000;
+        assert_eq!(level_ranges(2 * H, 31 * 24 * H), vec![2 * H, 6 * H, 24 * H, 72 * H, 216 * H, 648 * H]);
+        assert_eq!(level_ranges(2 * H, 2 * H), vec![2 * H]);
+        assert_eq!(level_ranges(2 * H, 23 * H), vec![2 * H, 6 * H]);
+        assert_eq!(level_ranges(i64::MAX / 2, i64::MAX), vec![i64::MAX / 2]);
+    }
 }

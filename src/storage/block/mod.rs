@@ -252,16 +252,29 @@ impl Block {
         Ok(())
     }
 
-    /// Checks every checksum of the index and of every chunk (reads everything).
+    /// Checks every checksum of the index and of every chunk, and decodes every chunk
+    /// (reads everything).
     pub fn verify(&self) -> Result<(), StorageError> {
         self.index().verify_all().map_err(|e| index_err(&self.dir.join(INDEX_FILE), e))?;
+        self.chunk_encodings().map(|_| ())
+    }
+
+    /// Walks every chunk of every segment (CRC checked, payload decoded) and counts the
+    /// chunks per encoding byte.
+    pub fn chunk_encodings(&self) -> Result<std::collections::BTreeMap<u8, u64>, StorageError> {
         let cr = self.chunk_reader()?;
+        let mut counts = std::collections::BTreeMap::new();
+        let mut scratch = Vec::new();
         for seg in 0..cr.num_segments() {
             for c in cr.iter_segment(seg as u32) {
-                c.map_err(|e| chunk_err(&self.dir, e))?;
+                let (r, c) = c.map_err(|e| chunk_err(&self.dir, e))?;
+                scratch.clear();
+                cairn_format::block::dchunk::decode_block_chunk(c.encoding, c.data, &mut scratch)
+                    .map_err(|e| self.bad_chunk(r, e))?;
+                *counts.entry(c.encoding).or_insert(0) += 1;
             }
         }
-        Ok(())
+        Ok(counts)
     }
 }
 
@@ -358,6 +371,8 @@ pub fn open_all(data: &Path) -> Result<OpenedBlocks, StorageError> {
 mod tests {
     use super::write::BlockBuilder;
     use super::*;
+    use cairn_format::block::chunks::ENCODING_XOR;
+    use cairn_format::block::dchunk::ENCODING_DECIMAL;
     use cairn_format::{Labels, Matcher, Sample};
 
     /// The index reader borrows the mapping inside the same struct (the `unsafe` in
@@ -386,6 +401,100 @@ mod tests {
         arc.verify().unwrap();
         let vals = arc.label_values(0, 999, "i", &[]).unwrap();
         assert_eq!(vals.len(), 50);
+    }
+
+    fn scenario() -> Vec<(Labels, Vec<Sample>)> {
+        let mut out = Vec::new();
+        for i in 0..20 {
+            let l = Labels::from_pairs([("__name__", "m".to_string()), ("i", format!("{i:02}"))]);
+            let mut c = 0.0f64;
+            let s: Vec<Sample> = (0..300)
+                .map(|t| {
+                    // Decimal counters, float-summed counters, and values that must stay XOR.
+                    let v = match i % 4 {
+                        0 => (t * i) as f64 / 100.0,
+                        1 => {
+                            c += 0.1 * i as f64;
+                            c
+                        }
+                        2 if t == 150 => cairn_format::stale_nan(),
+                        _ => (t as f64).sqrt(),
+                    };
+                    Sample::new(t * 3, v)
+                })
+                .collect();
+            out.push((l, s));
+        }
+        out
+    }
+
+    fn write(dir: &Path, enc: write::ChunkEncoding) -> PathBuf {
+        let mut b = BlockBuilder::new(dir, 0, 1000).unwrap().with_encoding(enc);
+        for (l, s) in scenario() {
+            b.add_series(&l, &s).unwrap();
+        }
+        b.finish(1, Vec::new(), Vec::new()).unwrap().unwrap().0
+    }
+
+    fn bits(v: Vec<(Labels, Vec<Sample>)>) -> Vec<(Labels, Vec<(i64, u64)>)> {
+        v.into_iter().map(|(l, s)| (l, s.iter().map(|x| (x.t, x.v.to_bits())).collect())).collect()
+    }
+
+    /// Blocks written before the decimal encoding (XOR chunks only) read back bit for bit,
+    /// verify, and merge with a block of decimal chunks into one that reads the same.
+    #[test]
+    fn xor_blocks_stay_readable_and_merge_with_decimal_blocks() {
+        let d = tempfile::tempdir().unwrap();
+        let old = Block::open(&write(d.path(), write::ChunkEncoding::Xor)).unwrap();
+        let new = Block::open(&write(d.path(), write::ChunkEncoding::Compact)).unwrap();
+        let want = bits(scenario());
+        assert_eq!(bits(old.select(0, 999, &[]).unwrap()), want);
+        assert_eq!(bits(new.select(0, 999, &[]).unwrap()), want);
+        old.verify().unwrap();
+        new.verify().unwrap();
+        let enc_old = old.chunk_encodings().unwrap();
+        let enc_new = new.chunk_encodings().unwrap();
+        assert_eq!(enc_old.keys().copied().collect::<Vec<_>>(), vec![ENCODING_XOR]);
+        assert!(enc_new.get(&ENCODING_DECIMAL).copied().unwrap_or(0) > 0, "{enc_new:?}");
+        assert!(
+            enc_new.get(&ENCODING_XOR).copied().unwrap_or(0) > 0,
+            "NaN and sqrt chunks stay XOR: {enc_new:?}"
+        );
+        assert!(new.chunk_bytes() * 2 < old.chunk_bytes(), "{} vs {}", new.chunk_bytes(), old.chunk_bytes());
+        let (dir, _) =
+            compact::merge_blocks(d.path(), &[Arc::new(old), Arc::new(new)], |_| {}).unwrap().unwrap();
+        let merged = Block::open(&dir).unwrap();
+        assert_eq!(bits(merged.select(0, 999, &[]).unwrap()), want);
+        assert!(merged.chunk_encodings().unwrap().contains_key(&ENCODING_DECIMAL));
+    }
+
+    /// A decimal chunk whose payload does not decode (CRC recomputed, so only the decoder can
+    /// tell) fails the query and verification with the block, the segment file and the
+    /// chunk's offset.
+    #[test]
+    fn undecodable_decimal_chunk_names_block_file_and_offset() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = write(d.path(), write::ChunkEncoding::Compact);
+        let seg = dir.join(CHUNKS_DIR).join(segment_name(0));
+        let mut bytes = fs::read(&seg).unwrap();
+        // The first frame: len varint, encoding, data, CRC. Make its sample count 0.
+        let (len, n) = cairn_format::varint::read_uvarint(&bytes[8..]).unwrap();
+        let enc_at = 8 + n;
+        assert_eq!(bytes[enc_at], ENCODING_DECIMAL);
+        let data_at = enc_at + 1;
+        bytes[data_at] = 0;
+        let end = data_at + len as usize;
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&[bytes[enc_at]]), &bytes[data_at..end]);
+        bytes[end..end + 4].copy_from_slice(&crc.to_be_bytes());
+        fs::write(&seg, &bytes).unwrap();
+        let b = Block::open(&dir).unwrap();
+        let e = b.select(0, 999, &[Matcher::equal("i", "00")]).unwrap_err().to_string();
+        assert!(e.contains(&seg.display().to_string()) && e.contains("offset 8"), "{e}");
+        assert!(e.contains("decimal chunk"), "{e}");
+        let e = b.verify().unwrap_err().to_string();
+        assert!(e.contains(&seg.display().to_string()) && e.contains("offset 8"), "{e}");
+        // Other series still read.
+        assert_eq!(b.select(0, 999, &[Matcher::equal("i", "01")]).unwrap().len(), 1);
     }
 
     #[test]

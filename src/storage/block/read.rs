@@ -5,9 +5,10 @@
 use super::{Block, INDEX_FILE, chunk_err, index_err};
 use crate::storage::error::StorageError;
 use cairn_format::block::chunks::ChunkSegmentReader;
+use cairn_format::block::dchunk::{BlockChunkError, decode_block_chunk};
 use cairn_format::block::index::{SeriesEntry, SeriesId};
 use cairn_format::block::tombstones::{Interval, Tombstones};
-use cairn_format::{Labels, Matcher, Sample, XorIter, matches_all};
+use cairn_format::{Labels, Matcher, Sample, matches_all};
 use std::collections::BTreeSet;
 
 impl Block {
@@ -70,26 +71,29 @@ impl Block {
                 continue;
             }
             let bytes = cr.chunk(c.chunk_ref).map_err(|e| chunk_err(&self.dir, e))?;
-            let mut it = XorIter::new(bytes.data).map_err(|x| self.bad_chunk(c.chunk_ref, x))?;
-            for s in it.by_ref() {
-                if s.t > maxt {
-                    break;
+            let start = out.len();
+            decode_block_chunk(bytes.encoding, bytes.data, &mut out)
+                .map_err(|x| self.bad_chunk(c.chunk_ref, x))?;
+            // Keep the chunk's samples in [mint, maxt] that are not deleted.
+            if c.mint < mint || c.maxt > maxt || !deleted.is_empty() {
+                let mut w = start;
+                for r in start..out.len() {
+                    let s = out[r];
+                    if s.t >= mint && s.t <= maxt && !deleted.iter().any(|iv| iv.contains(s.t)) {
+                        out[w] = s;
+                        w += 1;
+                    }
                 }
-                if s.t >= mint && !deleted.iter().any(|iv| iv.contains(s.t)) {
-                    out.push(s);
-                }
-            }
-            if let Some(x) = it.err() {
-                return Err(self.bad_chunk(c.chunk_ref, x.clone()));
+                out.truncate(w);
             }
         }
         Ok(out)
     }
 
-    fn bad_chunk(
+    pub(crate) fn bad_chunk(
         &self,
         r: cairn_format::block::chunks::BlockChunkRef,
-        e: cairn_format::ChunkError,
+        e: BlockChunkError,
     ) -> StorageError {
         StorageError::Corrupt {
             file: self.dir.join(super::CHUNKS_DIR).join(super::segment_name(u64::from(r.segment()))),

@@ -1,6 +1,8 @@
-//! Writing one block: series in label order go in — as samples (cut into XOR chunks of at
-//! most [`CHUNK_SAMPLES`]) or as ready XOR chunks (checked, copied) — chunks are streamed to
-//! segment files as segments fill, the
+//! Writing one block: series in label order go in — as samples (cut into chunks of at most
+//! [`CHUNK_SAMPLES`], each encoded as a decimal chunk where its values allow and as XOR
+//! otherwise, see `cairn_format::block::dchunk`) or as ready XOR chunks (checked, then
+//! re-encoded; copied verbatim by a builder in [`ChunkEncoding::Xor`] mode) — chunks are
+//! streamed to segment files as segments fill, the
 //! index and `meta.json` are written last, every file and directory is fsynced, and the
 //! directory is published atomically ([`super::publish_block_dir`]). Owns no decision about
 //! *which* data goes into a block (head persistence, compaction and import decide).
@@ -9,6 +11,7 @@ use super::{CHUNKS_DIR, INDEX_FILE, META_FILE, TMP_CREATION, new_ulid, publish_b
 use crate::storage::dir::sync_dir;
 use crate::storage::error::StorageError;
 use cairn_format::block::chunks::{ChunkSegmentWriter, ENCODING_XOR};
+use cairn_format::block::dchunk::encode_block_chunk;
 use cairn_format::block::index::{ChunkMeta, IndexWriter};
 use cairn_format::block::meta::{BlockCompaction, BlockDesc, BlockMeta, BlockStats, META_VERSION, Ulid};
 use cairn_format::{Labels, Sample, XorEncoder};
@@ -19,6 +22,17 @@ use std::path::{Path, PathBuf};
 
 /// Samples per chunk in a block (Prometheus's target).
 pub const CHUNK_SAMPLES: usize = 120;
+
+/// How a builder encodes the chunks it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ChunkEncoding {
+    /// Decimal chunks where every value of a chunk is `m × 10^e`, XOR otherwise (the default).
+    #[default]
+    Compact,
+    /// XOR chunks only, as Prometheus and Cairn before the decimal encoding wrote them
+    /// (kept for compatibility tests and as a fallback).
+    Xor,
+}
 /// Segment size limit when writing. Smaller than Prometheus's 512 MiB because the segment
 /// being filled is held in memory until it is full (bounds a block write's memory).
 pub const SEGMENT_BYTES: usize = 64 << 20;
@@ -36,6 +50,8 @@ pub struct BlockBuilder {
     symbols: BTreeSet<String>,
     stats: BlockStats,
     finished: bool,
+    encoding: ChunkEncoding,
+    scratch: Vec<u8>,
 }
 
 impl Drop for BlockBuilder {
@@ -69,7 +85,15 @@ impl BlockBuilder {
             symbols: BTreeSet::new(),
             stats: BlockStats::default(),
             finished: false,
+            encoding: ChunkEncoding::default(),
+            scratch: Vec::new(),
         })
+    }
+
+    /// Sets how chunks are encoded from now on.
+    pub fn with_encoding(mut self, encoding: ChunkEncoding) -> Self {
+        self.encoding = encoding;
+        self
     }
 
     pub fn ulid(&self) -> Ulid {
@@ -97,20 +121,27 @@ impl BlockBuilder {
                     self.mint, self.maxt
                 )));
             }
-            let mut enc = XorEncoder::new();
-            for s in part {
-                enc.append(s.t, s.v);
+            let r = match self.encoding {
+                ChunkEncoding::Compact => {
+                    let enc = encode_block_chunk(part, &mut self.scratch);
+                    self.chunks.write_chunk(enc, &self.scratch)
+                }
+                ChunkEncoding::Xor => {
+                    let mut enc = XorEncoder::new();
+                    for s in part {
+                        enc.append(s.t, s.v);
+                    }
+                    self.chunks.write_chunk(ENCODING_XOR, enc.bytes())
+                }
             }
-            let r = self
-                .chunks
-                .write_chunk(ENCODING_XOR, enc.bytes())
-                .map_err(|e| StorageError::InvalidBlockInput(e.to_string()))?;
+            .map_err(|e| StorageError::InvalidBlockInput(e.to_string()))?;
             metas.push(ChunkMeta { mint: first, maxt: last, chunk_ref: r });
         }
         self.push_series(labels, metas, samples.len() as u64)
     }
 
-    /// Adds the next series as ready-made XOR chunks (e.g. the head's), copied verbatim.
+    /// Adds the next series as ready-made XOR chunks (e.g. the head's): copied verbatim in
+    /// [`ChunkEncoding::Xor`] mode, re-encoded like [`add_series`](Self::add_series) otherwise.
     /// Returns `Ok(false)` without adding anything when a chunk does not decode, is empty,
     /// holds a sample outside the block range, or the chunks are not in strictly increasing
     /// time order: the caller then falls back to [`add_series`](Self::add_series).
@@ -118,10 +149,15 @@ impl BlockBuilder {
         let mut spans = Vec::with_capacity(chunks.len());
         let mut prev = i64::MIN;
         let mut samples = 0u64;
+        let compact = self.encoding == ChunkEncoding::Compact;
+        let mut all = Vec::new();
         for c in chunks {
             let Ok(mut it) = cairn_format::XorIter::new(c) else { return Ok(false) };
             let (mut first, mut last, mut n) = (None, i64::MIN, 0u64);
             for s in it.by_ref() {
+                if compact {
+                    all.push(s);
+                }
                 if s.t <= last || s.t < self.mint || s.t >= self.maxt || s.t <= prev {
                     return Ok(false);
                 }
@@ -138,6 +174,10 @@ impl BlockBuilder {
             spans.push((first, last));
         }
         if spans.is_empty() {
+            return Ok(true);
+        }
+        if compact {
+            self.add_series(labels, &all)?;
             return Ok(true);
         }
         if let Some((prev, _)) = self.series.last()
