@@ -34,6 +34,10 @@ pub struct SelectHints {
     pub range: i64,
     /// Name of the function applied to the selection, if any (e.g. "rate").
     pub func: Option<String>,
+    /// The engine reads only each series' newest sample in `[mint, maxt]` (an instant
+    /// selector evaluated at one time): storage may return just that sample per series, and
+    /// must return at least it. Series without a sample in range are still left out.
+    pub newest_only: bool,
 }
 
 /// Something that can be queried over a time range.

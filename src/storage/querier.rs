@@ -64,11 +64,26 @@ impl Querier {
     /// Series matching every matcher (all series when `matchers` is empty) with at least one
     /// sample in range, sorted by labels; their samples are restricted to the range.
     pub fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet, StorageError> {
+        let mut v = self.select_snapshots(matchers, false)?;
+        // A chunk overlapping the range may still have no sample inside it (gaps).
+        v.retain(|s| s.samples().next().is_some());
+        Ok(SeriesSet { series: v.into_iter() })
+    }
+
+    /// The snapshots behind [`select`](Self::select), sorted by labels, without dropping
+    /// series whose chunks overlap the range but hold no sample inside it (the caller decodes
+    /// anyway and drops empty ones). With `last_only` a series may be reduced to its newest
+    /// sample in range (plus any block samples), for callers that need only that one.
+    pub(crate) fn select_snapshots(
+        &self,
+        matchers: &[Matcher],
+        last_only: bool,
+    ) -> Result<Vec<SeriesSnapshot>, StorageError> {
         self.check_open()?;
         if self.mint > self.maxt {
-            return Ok(SeriesSet { series: Vec::new().into_iter() });
+            return Ok(Vec::new());
         }
-        let mut v = self.db.inner.head.select(self.mint, self.maxt, matchers);
+        let mut v = self.db.inner.head.select_with(self.mint, self.maxt, matchers, last_only);
         let blocks = self.db.blocks_in(self.mint, self.maxt);
         if !blocks.is_empty() {
             let mut extra: Vec<(Labels, Vec<Sample>)> = Vec::new();
@@ -94,9 +109,7 @@ impl Querier {
                 v.sort_by(|a, b| a.labels.cmp(&b.labels));
             }
         }
-        // A chunk overlapping the range may still have no sample inside it (gaps).
-        v.retain(|s| s.samples().next().is_some());
-        Ok(SeriesSet { series: v.into_iter() })
+        Ok(v)
     }
 
     /// Sorted distinct label names: of every series in the head without matchers, else of

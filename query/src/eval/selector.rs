@@ -145,7 +145,9 @@ impl Evaluator<'_> {
             }
             return Ok(out);
         }
-        let hints = SelectHints { start: lo, end: hi, step: s.step, range: 0, func: None };
+        // One evaluation time: only the newest sample at or before it matters.
+        let newest_only = lo == hi;
+        let hints = SelectHints { start: lo, end: hi, step: s.step, range: 0, func: None, newest_only };
         let series = self.select(vs, lo - self.lookback + 1, hi, &hints)?;
         let mut out = Vec::with_capacity(series.len());
         for ser in series {
@@ -189,7 +191,8 @@ impl Evaluator<'_> {
         let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
             return Ok(Vec::new());
         };
-        let hints = SelectHints { start: lo, end: hi, step: s.step, range: 0, func: None };
+        let hints =
+            SelectHints { start: lo, end: hi, step: s.step, range: 0, func: None, newest_only: false };
         let series = self.select_groups(&[matchers.to_vec()], lo - self.lookback + 1, hi, &hints)?;
         let mut out = Vec::with_capacity(series.len());
         for ser in series {
@@ -220,7 +223,14 @@ impl Evaluator<'_> {
         maxt: i64,
         func: Option<&str>,
     ) -> Result<Vec<Series>, QueryError> {
-        let hints = SelectHints { start: mint, end: maxt, step: 0, range: 0, func: func.map(str::to_string) };
+        let hints = SelectHints {
+            start: mint,
+            end: maxt,
+            step: 0,
+            range: 0,
+            func: func.map(str::to_string),
+            newest_only: false,
+        };
         self.select(vs, mint, maxt, &hints)
     }
 
@@ -237,7 +247,14 @@ impl Evaluator<'_> {
         let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
             return Ok(MatrixVal { series: Vec::new(), ends, range });
         };
-        let hints = SelectHints { start: lo, end: hi, step: s.step, range, func: func.map(str::to_string) };
+        let hints = SelectHints {
+            start: lo,
+            end: hi,
+            step: s.step,
+            range,
+            func: func.map(str::to_string),
+            newest_only: false,
+        };
         let series = self.select(vs, lo - range + 1, hi, &hints)?;
         let out = series
             .into_iter()

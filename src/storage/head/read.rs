@@ -26,7 +26,24 @@ fn overlaps(a_min: i64, a_max: i64, mint: i64, maxt: i64) -> bool {
 }
 
 impl SeriesSnapshot {
-    fn take(s: &MemSeries, mint: i64, maxt: i64) -> Option<Self> {
+    /// Snapshot of `s` for `[mint, maxt]`. With `last_only`, a caller that needs only the
+    /// newest sample in range gets just that one when the open chunk's last sample is it (no
+    /// out-of-order samples, last sample inside the range): no chunk is copied or decoded.
+    fn take(s: &MemSeries, mint: i64, maxt: i64, last_only: bool) -> Option<Self> {
+        if last_only
+            && s.ooo.as_ref().is_none_or(|o| o.is_empty())
+            && let Some(last) = s.head.last()
+            && last.t >= mint
+            && last.t <= maxt
+        {
+            return Some(SeriesSnapshot {
+                labels: s.labels.to_labels(),
+                chunks: Vec::new(),
+                ooo: vec![last],
+                mint,
+                maxt,
+            });
+        }
         let mut chunks = Vec::new();
         for c in &s.closed {
             if overlaps(c.min_t, c.max_t, mint, maxt) {
@@ -72,6 +89,50 @@ impl SeriesSnapshot {
     /// outside `[mint, maxt]`; callers check.
     pub(crate) fn plain_chunks(&self) -> Option<&[Arc<[u8]>]> {
         self.ooo.is_empty().then_some(self.chunks.as_slice())
+    }
+
+    /// Samples held (chunk header counts plus merged samples), in range or not: the cost of
+    /// decoding this snapshot.
+    pub fn stored_samples(&self) -> usize {
+        let in_chunks: usize = self
+            .chunks
+            .iter()
+            .map(|c| c.get(..2).map_or(0, |h| usize::from(u16::from_be_bytes([h[0], h[1]]))))
+            .sum();
+        in_chunks + self.ooo.len()
+    }
+
+    /// Replaces `out`'s contents with the samples in `[mint, maxt]` (what
+    /// [`samples`](Self::samples) yields). Without out-of-order or block samples to merge, the
+    /// chunks are decoded straight into `out`, sized from their headers.
+    pub fn decode_into(&self, out: &mut Vec<Sample>) -> Result<(), String> {
+        out.clear();
+        if !self.ooo.is_empty() {
+            let mut it = self.samples();
+            out.extend(it.by_ref());
+            return it.err().map_or(Ok(()), |e| Err(e.to_string()));
+        }
+        for data in &self.chunks {
+            let mut it = XorIter::new(data).map_err(|e| e.to_string())?;
+            out.reserve(it.num_samples());
+            let mut past_end = false;
+            for smp in it.by_ref() {
+                if smp.t > self.maxt {
+                    past_end = true;
+                    break;
+                }
+                if smp.t >= self.mint {
+                    out.push(smp);
+                }
+            }
+            if let Some(e) = it.err() {
+                return Err(e.to_string());
+            }
+            if past_end {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Samples in `[mint, maxt]`, in time order, unique timestamps.
@@ -163,12 +224,25 @@ impl Head {
     /// Snapshots of every series matching all `matchers` with samples in `[mint, maxt]`,
     /// sorted by labels.
     pub fn select(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Vec<SeriesSnapshot> {
+        self.select_with(mint, maxt, matchers, false)
+    }
+
+    /// [`select`](Self::select); with `last_only`, a series whose newest sample in range is
+    /// the open chunk's last one is snapshot as that single sample (see `SeriesSnapshot::take`).
+    pub fn select_with(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+        last_only: bool,
+    ) -> Vec<SeriesSnapshot> {
         let mut out = Vec::new();
         for slot in self.shards.iter() {
             let shard = slot.0.read();
             let ids = shard.select(matchers);
             for id in ids.iter() {
-                if let Some(snap) = shard.get(id).and_then(|s| SeriesSnapshot::take(s, mint, maxt)) {
+                if let Some(snap) = shard.get(id).and_then(|s| SeriesSnapshot::take(s, mint, maxt, last_only))
+                {
                     out.push(snap);
                 }
             }
