@@ -66,29 +66,16 @@ pub(crate) fn decompress(
     content_encoding: Option<&str>,
     limits: &IngestLimits,
 ) -> Result<Vec<u8>, RemoteError> {
-    match content_encoding.map(str::trim) {
-        None | Some("") => {}
-        Some(e) if e.eq_ignore_ascii_case("snappy") => {}
-        Some(e) => return Err(RemoteError::UnsupportedEncoding(e.to_string())),
-    }
-    let limit = limits.body_size_bytes_max;
-    if body.len() > limit {
-        return Err(RemoteError::BodyTooLarge { size: body.len(), limit });
-    }
-    let declared = snap::raw::decompress_len(body).map_err(|e| RemoteError::InvalidSnappy(e.to_string()))?;
-    if declared > limit {
-        return Err(RemoteError::DecompressedTooLarge { size: declared, limit });
-    }
+    check_snappy_body(body, content_encoding, limits)?;
     snap::raw::Decoder::new().decompress_vec(body).map_err(|e| RemoteError::InvalidSnappy(e.to_string()))
 }
 
-/// [`decompress`] into a reused buffer: returns the decompressed length; the data is
-/// `out[..len]`. `out` keeps its length between calls (only growth is zero-filled).
-pub fn decompress_into(
+/// The checks before any decompression: the encoding is snappy (or unset), the body and its
+/// declared decompressed length are within the limit. Returns the declared length.
+fn check_snappy_body(
     body: &[u8],
     content_encoding: Option<&str>,
     limits: &IngestLimits,
-    out: &mut Vec<u8>,
 ) -> Result<usize, RemoteError> {
     match content_encoding.map(str::trim) {
         None | Some("") => {}
@@ -103,6 +90,18 @@ pub fn decompress_into(
     if declared > limit {
         return Err(RemoteError::DecompressedTooLarge { size: declared, limit });
     }
+    Ok(declared)
+}
+
+/// [`decompress`] into a reused buffer: returns the decompressed length; the data is
+/// `out[..len]`. `out` keeps its length between calls (only growth is zero-filled).
+pub fn decompress_into(
+    body: &[u8],
+    content_encoding: Option<&str>,
+    limits: &IngestLimits,
+    out: &mut Vec<u8>,
+) -> Result<usize, RemoteError> {
+    let declared = check_snappy_body(body, content_encoding, limits)?;
     if out.len() < declared {
         out.resize(declared, 0);
     }
