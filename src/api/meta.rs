@@ -25,12 +25,16 @@ pub fn request_params(query: Option<String>, headers: &HeaderMap, body: &Bytes) 
 }
 
 fn time_range(p: &Params) -> Result<(i64, i64), ApiError> {
+    time_range_or(p, "invalid parameter \"end\": end timestamp must not be before start time")
+}
+
+/// `start`/`end` (defaulting to all time); `end < start` gives `reversed` (Prometheus words it
+/// differently per endpoint).
+fn time_range_or(p: &Params, reversed: &str) -> Result<(i64, i64), ApiError> {
     let start = p.time_param("start")?.unwrap_or(MIN_TIME_MS);
     let end = p.time_param("end")?.unwrap_or(MAX_TIME_MS);
     if end < start {
-        return Err(ApiError::bad_data(
-            "invalid parameter \"end\": end timestamp must not be before start time",
-        ));
+        return Err(ApiError::bad_data(reversed));
     }
     Ok((start, end))
 }
@@ -60,11 +64,7 @@ pub async fn query_exemplars(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let p = request_params(q, &headers, &body)?;
-    let start = p.time_param("start")?.unwrap_or(MIN_TIME_MS);
-    let end = p.time_param("end")?.unwrap_or(MAX_TIME_MS);
-    if end < start {
-        return Err(ApiError::bad_data("end timestamp must not be before start timestamp"));
-    }
+    time_range_or(&p, "end timestamp must not be before start timestamp")?;
     let query = p.get("query").unwrap_or("");
     cairn_query::parse(query).map_err(|e| ApiError::bad_data(e.to_string()))?;
     Ok(success_raw("[]", &[], &[]))

@@ -9,7 +9,13 @@ use promql_parser::parser::Expr;
 /// Parses one `match[]` value. Errors carry Prometheus's text:
 /// `invalid parameter "match[]": <parser message>`.
 pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
-    let bad = |msg: String| ApiError::bad_data(format!("invalid parameter \"match[]\": {msg}"));
+    parse_selector_param(s, "match[]")
+}
+
+/// [`parse_selector`] for a selector given in parameter `param` (e.g. `match_target`), which
+/// the error messages name.
+pub fn parse_selector_param(s: &str, param: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
+    let bad = |msg: String| ApiError::bad_data(format!("invalid parameter \"{param}\": {msg}"));
     if s.len() > 64 * 1024 {
         return Err(bad("selector too long".into()));
     }
@@ -19,7 +25,7 @@ pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
         .map_err(|m| {
             // Prometheus checks empty selectors itself, with its own wording.
             if m.contains("at least one non-empty matcher") {
-                bad("match[] must contain at least one non-empty matcher".into())
+                bad(format!("{param} must contain at least one non-empty matcher"))
             } else {
                 bad(m)
             }
@@ -59,7 +65,7 @@ pub fn parse_selector(s: &str) -> Result<Vec<Vec<Matcher>>, ApiError> {
     }
     for set in &sets {
         if set.iter().all(|m| m.matches_empty()) {
-            return Err(bad("match[] must contain at least one non-empty matcher".into()));
+            return Err(bad(format!("{param} must contain at least one non-empty matcher")));
         }
     }
     Ok(sets)
@@ -92,5 +98,7 @@ mod tests {
         assert!(parse_selector("rate(x[5m])").is_err());
         assert!(parse_selector(r#"{job=""}"#).is_err());
         assert!(parse_selector("up{").unwrap_err().message.contains("match[]"));
+        let e = parse_selector_param("up{", "match_target").unwrap_err().message;
+        assert!(e.starts_with("invalid parameter \"match_target\": "), "{e}");
     }
 }

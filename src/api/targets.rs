@@ -5,7 +5,7 @@
 use super::envelope::success_json;
 use super::error::ApiError;
 use super::meta::request_params;
-use super::selector::parse_selector;
+use super::selector::parse_selector_param;
 use crate::scrape::ActiveTarget;
 use crate::server::{AppState, rfc3339};
 use axum::body::Bytes;
@@ -143,11 +143,7 @@ pub async fn targets_metadata(
     let limit = limit_param(&p, "limit")?;
     // An absent or empty `match_target` selects every target.
     let target_sets = match p.get("match_target").filter(|s| !s.is_empty()) {
-        Some(sel) => Some(parse_selector(sel).map_err(|e| {
-            ApiError::bad_data(
-                e.message.replace("invalid parameter \"match[]\"", "invalid parameter \"match_target\""),
-            )
-        })?),
+        Some(sel) => Some(parse_selector_param(sel, "match_target")?),
         None => None,
     };
     let metric = p.get("metric").filter(|m| !m.is_empty());

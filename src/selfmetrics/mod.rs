@@ -73,16 +73,17 @@ struct Family {
 /// Samples computed when scraped.
 type Collector = Box<dyn Fn() -> Vec<(String, Vec<(String, String)>, f64)> + Send + Sync>;
 
-/// Labelled samples of one family, computed when scraped.
-type FamilyFn = Box<dyn Fn() -> Vec<(Vec<(String, String)>, f64)> + Send + Sync>;
-
-/// A family whose samples (labels, value) are computed when scraped, rendered with its type.
-struct TypedCollector {
-    name: String,
-    help: String,
-    kind: Kind,
-    f: FamilyFn,
+/// One family computed at scrape time: rendered with its HELP and TYPE lines.
+pub struct TypedFamily {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub kind: Kind,
+    /// (labels, value) per series; a family without samples is not rendered.
+    pub samples: Vec<(Vec<(String, String)>, f64)>,
 }
+
+/// Computes several typed families from one reading (e.g. one read of `/proc/self/stat`).
+type TypedCollector = Box<dyn Fn() -> Vec<TypedFamily> + Send + Sync>;
 
 /// The process-wide registry.
 #[derive(Clone, Default)]
@@ -107,8 +108,23 @@ impl Registry {
         get: impl Fn(&Cell) -> Option<T>,
         make: impl FnOnce() -> (Cell, T),
     ) -> T {
-        let labels: Vec<(String, String)> =
-            labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let same = |l: &[(String, String)]| {
+            l.len() == labels.len() && l.iter().zip(labels).all(|((a, b), (c, d))| a == c && b == d)
+        };
+        // The common case (every HTTP request looks its counters up): found under the read
+        // lock, without allocating.
+        {
+            let fams = self.families.read();
+            if let Some(found) = fams
+                .iter()
+                .filter(|f| f.name == name)
+                .flat_map(|f| f.series.iter())
+                .filter(|(l, _)| same(l))
+                .find_map(|(_, c)| get(c))
+            {
+                return found;
+            }
+        }
         let mut fams = self.families.write();
         let fam = match fams.iter().position(|f| f.name == name) {
             Some(i) => &mut fams[i],
@@ -123,10 +139,12 @@ impl Registry {
                 &mut fams[last]
             }
         };
-        if let Some(found) = fam.series.iter().filter(|(l, _)| *l == labels).find_map(|(_, c)| get(c)) {
+        // Another thread may have created it between the two locks.
+        if let Some(found) = fam.series.iter().filter(|(l, _)| same(l)).find_map(|(_, c)| get(c)) {
             return found;
         }
         let (cell, out) = make();
+        let labels = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         fam.series.push((labels, cell));
         out
     }
@@ -156,20 +174,9 @@ impl Registry {
         })
     }
 
-    /// Registers a family whose samples are computed at scrape time, rendered with HELP/TYPE.
-    pub fn typed_collector(
-        &self,
-        name: &str,
-        help: &str,
-        kind: Kind,
-        f: impl Fn() -> Vec<(Vec<(String, String)>, f64)> + Send + Sync + 'static,
-    ) {
-        self.typed.write().push(TypedCollector {
-            name: name.to_string(),
-            help: help.to_string(),
-            kind,
-            f: Box::new(f),
-        });
+    /// Registers families computed at scrape time, rendered with HELP/TYPE.
+    pub fn typed_collector(&self, f: impl Fn() -> Vec<TypedFamily> + Send + Sync + 'static) {
+        self.typed.write().push(Box::new(f));
     }
 
     pub fn counter(&self, name: &str, help: &str) -> Metric {
@@ -202,14 +209,15 @@ impl Registry {
             }
         }
         for c in self.typed.read().iter() {
-            let samples = (c.f)();
-            if samples.is_empty() {
-                continue;
-            }
-            let _ = writeln!(out, "# HELP {} {}", c.name, c.help);
-            let _ = writeln!(out, "# TYPE {} {}", c.name, c.kind.as_str());
-            for (labels, v) in samples {
-                write_sample(&mut out, &c.name, &labels, v);
+            for fam in c() {
+                if fam.samples.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(out, "# HELP {} {}", fam.name, fam.help);
+                let _ = writeln!(out, "# TYPE {} {}", fam.name, fam.kind.as_str());
+                for (labels, v) in fam.samples {
+                    write_sample(&mut out, fam.name, &labels, v);
+                }
             }
         }
         for f in self.collectors.read().iter() {
@@ -266,8 +274,17 @@ mod tests {
         h.observe(3.0);
         // The same name and labels give the same histogram.
         r.histogram("cairn_d_seconds", "Durations.", &[("handler", "/q")], &[0.1, 1.0]).observe(0.1);
-        r.typed_collector("cairn_t", "Computed.", Kind::Gauge, || {
-            vec![(vec![("a".into(), "b".into())], 2.5)]
+        r.typed_collector(|| {
+            vec![
+                TypedFamily {
+                    name: "cairn_t",
+                    help: "Computed.",
+                    kind: Kind::Gauge,
+                    samples: vec![(vec![("a".into(), "b".into())], 2.5)],
+                },
+                // A family without samples is not rendered at all.
+                TypedFamily { name: "cairn_empty", help: "Nothing.", kind: Kind::Gauge, samples: Vec::new() },
+            ]
         });
         let s = r.render();
         assert!(s.contains("# TYPE cairn_d_seconds histogram\n"), "{s}");
@@ -277,6 +294,7 @@ mod tests {
         assert!(s.contains("cairn_d_seconds_sum{handler=\"/q\"} 3.65\n"), "{s}");
         assert!(s.contains("cairn_d_seconds_count{handler=\"/q\"} 4\n"), "{s}");
         assert!(s.contains("# TYPE cairn_t gauge\ncairn_t{a=\"b\"} 2.5\n"), "{s}");
+        assert!(!s.contains("cairn_empty"), "{s}");
         // What we render, our own parser accepts.
         let p = crate::ingest::exposition::Parser::new(
             s.as_bytes(),

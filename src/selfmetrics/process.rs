@@ -3,47 +3,60 @@
 //! at scrape time. On other systems, or when `/proc` cannot be read, the affected families are
 //! simply absent.
 
-use super::{Kind, Registry};
+use super::{Kind, Registry, TypedFamily};
 
-/// Registers the `process_*` families on `registry`.
+/// Registers the `process_*` families on `registry`. Each scrape reads `/proc/self/stat`,
+/// `/proc/self/fd` and `/proc/self/limits` once; the boot time (for the start time) is read
+/// once, here.
 pub fn register(registry: &Registry) {
-    let one = |v: Option<f64>| v.map(|v| vec![(Vec::new(), v)]).unwrap_or_default();
-    registry.typed_collector(
-        "process_cpu_seconds_total",
-        "Total user and system CPU time spent in seconds.",
-        Kind::Counter,
-        move || one(stat().map(|s| s.cpu_seconds)),
-    );
-    registry.typed_collector(
-        "process_resident_memory_bytes",
-        "Resident memory size in bytes.",
-        Kind::Gauge,
-        move || one(stat().map(|s| s.rss_bytes)),
-    );
-    registry.typed_collector(
-        "process_virtual_memory_bytes",
-        "Virtual memory size in bytes.",
-        Kind::Gauge,
-        move || one(stat().map(|s| s.vsize_bytes)),
-    );
-    registry.typed_collector(
-        "process_start_time_seconds",
-        "Start time of the process since unix epoch in seconds.",
-        Kind::Gauge,
-        move || one(stat().and_then(|s| s.start_time_seconds)),
-    );
-    registry.typed_collector(
-        "process_open_fds",
-        "Number of open file descriptors.",
-        Kind::Gauge,
-        move || one(std::fs::read_dir("/proc/self/fd").ok().map(|d| d.count() as f64)),
-    );
-    registry.typed_collector(
-        "process_max_fds",
-        "Maximum number of open file descriptors.",
-        Kind::Gauge,
-        move || one(std::fs::read_to_string("/proc/self/limits").ok().and_then(|t| max_open_files(&t))),
-    );
+    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|t| boot_time(&t));
+    registry.typed_collector(move || {
+        let st = stat(boot);
+        let fam = |name, help, kind, v: Option<f64>| TypedFamily {
+            name,
+            help,
+            kind,
+            samples: v.map(|v| vec![(Vec::new(), v)]).unwrap_or_default(),
+        };
+        vec![
+            fam(
+                "process_cpu_seconds_total",
+                "Total user and system CPU time spent in seconds.",
+                Kind::Counter,
+                st.as_ref().map(|s| s.cpu_seconds),
+            ),
+            fam(
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                Kind::Gauge,
+                st.as_ref().map(|s| s.rss_bytes),
+            ),
+            fam(
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes.",
+                Kind::Gauge,
+                st.as_ref().map(|s| s.vsize_bytes),
+            ),
+            fam(
+                "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds.",
+                Kind::Gauge,
+                st.as_ref().and_then(|s| s.start_time_seconds),
+            ),
+            fam(
+                "process_open_fds",
+                "Number of open file descriptors.",
+                Kind::Gauge,
+                std::fs::read_dir("/proc/self/fd").ok().map(|d| d.count() as f64),
+            ),
+            fam(
+                "process_max_fds",
+                "Maximum number of open file descriptors.",
+                Kind::Gauge,
+                std::fs::read_to_string("/proc/self/limits").ok().and_then(|t| max_open_files(&t)),
+            ),
+        ]
+    });
 }
 
 /// Figures from `/proc/self/stat`.
@@ -61,9 +74,8 @@ fn sysconf(name: libc::c_int) -> Option<f64> {
     (v > 0).then_some(v as f64)
 }
 
-fn stat() -> Option<Stat> {
+fn stat(boot: Option<f64>) -> Option<Stat> {
     let text = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|t| boot_time(&t));
     parse_stat(&text, sysconf(libc::_SC_CLK_TCK)?, sysconf(libc::_SC_PAGESIZE)?, boot)
 }
 
@@ -132,7 +144,7 @@ mod tests {
         // A fresh test process may not have used a clock tick of CPU yet: spin (bounded) until it has.
         let start = std::time::Instant::now();
         let mut x = 0u64;
-        while stat().is_some_and(|s| s.cpu_seconds == 0.0) && start.elapsed().as_secs() < 5 {
+        while stat(None).is_some_and(|s| s.cpu_seconds == 0.0) && start.elapsed().as_secs() < 5 {
             x = (0..100_000u64).fold(x, |a, b| a.wrapping_mul(31).wrapping_add(b));
         }
         std::hint::black_box(x);

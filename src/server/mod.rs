@@ -10,7 +10,7 @@ use crate::ingest::limits::IngestLimits;
 use crate::rules::local::EngineQuerier;
 use crate::rules::{ManagerOptions, Notifier, NotifierOptions, RuleManager};
 use crate::scrape::ScrapeManager;
-use crate::selfmetrics::{Kind, Metric, Registry};
+use crate::selfmetrics::{Kind, Metric, Registry, TypedFamily};
 use crate::storage::{Db, FsyncPolicy, Options};
 use cairn_format::Labels;
 use ingest_metrics::IngestMetrics;
@@ -258,21 +258,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Gauges computed when `/metrics` is scraped: head size, rule and notifier metrics.
 fn register_collectors(registry: &Registry, db: &Db, runtime: &Arc<Runtime>) {
-    type Pick = fn(&crate::storage::HeadCounts) -> f64;
-    let head: [(&str, &str, Kind, Pick); 3] = [
-        ("cairn_head_series", "Series in the in-memory head.", Kind::Gauge, |s| s.series as f64),
-        ("cairn_head_samples", "Samples in the in-memory head.", Kind::Gauge, |s| s.samples as f64),
-        (
-            "cairn_head_samples_dropped_at_commit_total",
-            "Samples dropped at commit (out of order or duplicates with other values).",
-            Kind::Counter,
-            |s| s.dropped_at_commit as f64,
-        ),
-    ];
-    for (name, help, kind, pick) in head {
-        let db = db.clone();
-        registry.typed_collector(name, help, kind, move || vec![(Vec::new(), pick(&db.head_counts()))]);
-    }
+    let db = db.clone();
+    registry.typed_collector(move || {
+        let c = db.head_counts();
+        let one = |name, help, kind, v: u64| TypedFamily {
+            name,
+            help,
+            kind,
+            samples: vec![(Vec::new(), v as f64)],
+        };
+        vec![
+            one("cairn_head_series", "Series in the in-memory head.", Kind::Gauge, c.series),
+            one("cairn_head_samples", "Samples in the in-memory head.", Kind::Gauge, c.samples),
+            one(
+                "cairn_head_samples_dropped_at_commit_total",
+                "Samples dropped at commit (out of order or duplicates with other values).",
+                Kind::Counter,
+                c.dropped_at_commit,
+            ),
+        ]
+    });
     let rt = runtime.clone();
     registry.collector(move || {
         let mut v = rt.rules.metrics();

@@ -259,13 +259,18 @@ fn vector_vector(
     // value stands in for the empty side).
     let present = |side: &[SSeries], step: usize| side.iter().any(|x| x.vals[step].is_some());
     let (fill_one, fill_many) = (m.fill_rhs, m.fill_lhs);
-    let both: Vec<bool> = (0..n)
-        .map(|step| {
-            (fill_many.is_some() || present(&many, step)) && (fill_one.is_some() || present(&one, step))
-        })
-        .collect();
+    // Computed only when some group has several "one"-side series (the rare case).
+    let mut both: Option<Vec<bool>> = None;
     // Duplicate check on the "one" side, per step.
     for idxs in groups.values().filter(|g| g.len() > 1) {
+        let both = both.get_or_insert_with(|| {
+            (0..n)
+                .map(|step| {
+                    (fill_many.is_some() || present(&many, step))
+                        && (fill_one.is_some() || present(&one, step))
+                })
+                .collect()
+        });
         for step in (0..n).filter(|&step| both[step]) {
             let present: Vec<usize> = idxs.iter().copied().filter(|&i| one[i].vals[step].is_some()).collect();
             if present.len() > 1 {
