@@ -80,7 +80,8 @@ pub fn rfc3339(ms: i64) -> String {
     )
 }
 
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+/// (year, month, day) of day `z` after 1970-01-01 (proleptic Gregorian, UTC).
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
