@@ -2,24 +2,16 @@
 //! `match[]`, in the Prometheus text exposition format, grouped by metric name.
 
 use super::error::ApiError;
-use super::meta::request_params;
+use super::params::ApiParams;
 use super::selector::parse_match_params;
 use crate::server::{AppState, now_ms};
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use cairn_format::{Labels, is_stale_nan};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-pub async fn federate(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
+pub async fn federate(State(st): State<AppState>, ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     let sets = parse_match_params(&p.all("match[]"))?;
     let now = now_ms();
     let lookback = st.lookback_delta_ms;
@@ -78,12 +70,7 @@ pub async fn federate(
 }
 
 /// `/api/v1/format_query`: the query pretty-printed.
-pub async fn format_query(
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
+pub async fn format_query(ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     let text = p.get("query").unwrap_or("").to_string();
     let bad = |m: String| ApiError::bad_data(format!("invalid parameter \"query\": {m}"));
     if text.len() > 64 * 1024 {

@@ -5,24 +5,14 @@
 use super::envelope::success_raw;
 use super::error::ApiError;
 use super::json::{write_labels, write_str_array};
-use super::params::{MAX_TIME_MS, MIN_TIME_MS, Params};
+
+use super::params::{ApiParams, MAX_TIME_MS, MIN_TIME_MS, Params};
 use super::selector::parse_match_params;
 use crate::server::AppState;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use cairn_format::{Labels, Matcher};
 use std::collections::BTreeSet;
-
-/// Reads GET query + POST form parameters.
-pub fn request_params(query: Option<String>, headers: &HeaderMap, body: &Bytes) -> Result<Params, ApiError> {
-    let is_form = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    Params::parse(query.as_deref(), if is_form { Some(body) } else { None })
-}
 
 fn time_range(p: &Params) -> Result<(i64, i64), ApiError> {
     time_range_or(p, "invalid parameter \"end\": end timestamp must not be before start time")
@@ -58,12 +48,7 @@ fn storage_err(e: cairn_query::StorageError) -> ApiError {
 /// `/api/v1/query_exemplars`: Cairn stores no exemplars (like Prometheus without
 /// `--enable-feature=exemplar-storage`), so a valid request gets an empty list; the query and
 /// the time range are still validated with Prometheus's errors.
-pub async fn query_exemplars(
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
+pub async fn query_exemplars(ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     time_range_or(&p, "end timestamp must not be before start timestamp")?;
     let query = p.get("query").unwrap_or("");
     cairn_query::parse(query).map_err(|e| ApiError::bad_data(e.to_string()))?;
@@ -72,13 +57,7 @@ pub async fn query_exemplars(
 
 const TRUNCATED: &str = "results truncated due to limit";
 
-pub async fn series(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
+pub async fn series(State(st): State<AppState>, ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     let matches = p.all("match[]");
     if matches.is_empty() {
         return Err(ApiError::bad_data("no match[] parameter provided"));
@@ -125,13 +104,7 @@ pub async fn series(
     Ok(success_raw(&out, &warnings, &[]))
 }
 
-pub async fn labels(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
+pub async fn labels(State(st): State<AppState>, ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     let sets = parse_match_params(&p.all("match[]"))?;
     let (start, end) = time_range(&p)?;
     let limit = limit(&p)?;
@@ -148,11 +121,8 @@ pub async fn labels(
 pub async fn label_values(
     State(st): State<AppState>,
     Path(name): Path<String>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    ApiParams(p): ApiParams,
 ) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
     // Prometheus 3 accepts any non-empty UTF-8 name, optionally `U__`-escaped.
     let name = unescape_label_name(&name);
     if name.is_empty() {

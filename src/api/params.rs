@@ -1,8 +1,30 @@
 //! Parsing of Prometheus HTTP API parameters: times (RFC 3339 or Unix seconds with fraction),
 //! durations (Prometheus units or float seconds), and the merged GET-query + POST-form parameter
-//! list. Owns no routing and no response formatting.
+//! list, and [`ApiParams`], the extractor handlers take them through. Owns no routing and no
+//! response formatting.
 
 use super::error::ApiError;
+
+/// Handler argument: the request's [`Params`] (URL query string, plus the body when it is
+/// `application/x-www-form-urlencoded`). Reads the body, so it comes last among extractors.
+pub struct ApiParams(pub Params);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for ApiParams {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let query = req.uri().query().map(str::to_owned);
+        let is_form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_data(format!("cannot read request body: {}", e.body_text())))?;
+        Params::parse(query.as_deref(), if is_form { Some(&body) } else { None }).map(ApiParams)
+    }
+}
 
 /// All parameters of a request: the URL query string followed by a form-encoded body.
 /// Repeated keys (`match[]`) keep every value in order.

@@ -4,12 +4,10 @@
 use super::envelope::success_raw;
 use super::error::{ApiError, ErrorType};
 use super::json::{write_labels, write_point};
-use super::meta::request_params;
+use super::params::ApiParams;
 use super::params::Params;
 use crate::server::{AppState, now_ms};
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 use cairn_query::{ErrorKind, QueryError, QueryOptions, QueryResult, Value};
 use std::sync::Arc;
@@ -19,13 +17,7 @@ use std::time::Instant;
 /// Maximum points per series of a range query (Prometheus's limit).
 const RANGE_POINTS_MAX: i64 = 11_000;
 
-pub async fn instant(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
+pub async fn instant(State(st): State<AppState>, ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     let expr = p.get("query").unwrap_or("").to_string();
     let t = p.time_param("time")?.unwrap_or_else(now_ms);
     let opts = query_options(&p)?;
@@ -33,13 +25,7 @@ pub async fn instant(
     run(st, opts, stats, move |engine, qa, opts| engine.instant_query(qa, &expr, t, opts)).await
 }
 
-pub async fn range(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
+pub async fn range(State(st): State<AppState>, ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     let expr = p.get("query").unwrap_or("").to_string();
     let start = p.time("start")?.ok_or_else(|| missing("start"))?;
     let end = p.time("end")?.ok_or_else(|| missing("end"))?;

@@ -3,21 +3,14 @@
 
 use super::envelope::success_json;
 use super::error::ApiError;
-use super::meta::request_params;
+use super::params::ApiParams;
 use crate::rules::api::{RulesFilter, alertmanagers_json, alerts_json, rules_json};
 use crate::server::AppState;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-pub async fn rules(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
+pub async fn rules(State(st): State<AppState>, ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     let typ = p.get("type").filter(|t| !t.is_empty()).map(str::to_string);
     if let Some(t) = &typ
         && t != "alert"

@@ -4,13 +4,11 @@
 
 use super::envelope::success_json;
 use super::error::ApiError;
-use super::meta::request_params;
+use super::params::ApiParams;
 use super::selector::parse_selector_param;
 use crate::scrape::ActiveTarget;
 use crate::server::{AppState, rfc3339};
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 use cairn_format::{Labels, matches_all};
 use serde_json::{Map, Value, json};
@@ -42,13 +40,7 @@ fn active_json(t: &ActiveTarget) -> Value {
     })
 }
 
-pub async fn targets(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
+pub async fn targets(State(st): State<AppState>, ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     let state = p.get("state").unwrap_or("any").to_ascii_lowercase();
     let pools: Vec<&str> = p.all("scrapePool");
     let pool_ok = |pool: &str| pools.is_empty() || pools.contains(&pool);
@@ -83,13 +75,7 @@ pub async fn targets(
 }
 
 /// `/api/v1/metadata?metric=&limit=&limit_per_metric=`: metric families seen by scrapes.
-pub async fn metadata(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
+pub async fn metadata(State(st): State<AppState>, ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     let limit = limit_param(&p, "limit")?;
     let per_metric = limit_param(&p, "limit_per_metric")?;
     let metric = p.get("metric").filter(|m| !m.is_empty());
@@ -135,11 +121,8 @@ pub async fn scrape_pools(State(st): State<AppState>) -> Response {
 /// the latest scrapes. Without `metric` each entry also names its metric, as in Prometheus.
 pub async fn targets_metadata(
     State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    ApiParams(p): ApiParams,
 ) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
     let limit = limit_param(&p, "limit")?;
     // An absent or empty `match_target` selects every target.
     let target_sets = match p.get("match_target").filter(|s| !s.is_empty()) {

@@ -5,13 +5,12 @@
 
 use super::envelope::success_json;
 use super::error::{ApiError, ErrorType};
-use super::meta::request_params;
+use super::params::ApiParams;
 use super::params::{MAX_TIME_MS, MIN_TIME_MS};
 use super::selector::parse_match_params;
 use crate::server::AppState;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -19,13 +18,7 @@ fn pairs(v: &[(String, u64)]) -> serde_json::Value {
     serde_json::Value::Array(v.iter().map(|(n, c)| json!({"name": n, "value": c})).collect())
 }
 
-pub async fn status(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let p = request_params(q, &headers, &body)?;
+pub async fn status(State(st): State<AppState>, ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     let limit = match p.get("limit") {
         None | Some("") => 10,
         Some(s) => s
@@ -71,12 +64,9 @@ fn require_admin(st: &AppState) -> Result<(), ApiError> {
 
 pub async fn delete_series(
     State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
+    ApiParams(p): ApiParams,
 ) -> Result<Response, ApiError> {
     require_admin(&st)?;
-    let p = request_params(q, &headers, &body)?;
     let matches = p.all("match[]");
     if matches.is_empty() {
         return Err(ApiError::bad_data("no match[] parameter provided"));
@@ -110,14 +100,8 @@ pub async fn clean_tombstones(State(st): State<AppState>) -> Result<Response, Ap
 
 /// `POST /api/v1/admin/tsdb/snapshot[?skip_head=<bool>]`: answers `{"name": "<dir under
 /// snapshots/>"}`. `skip_head` takes Go's `strconv.ParseBool` spellings, like Prometheus.
-pub async fn snapshot(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+pub async fn snapshot(State(st): State<AppState>, ApiParams(p): ApiParams) -> Result<Response, ApiError> {
     require_admin(&st)?;
-    let p = request_params(q, &headers, &body)?;
     let skip_head = match p.get("skip_head") {
         None | Some("") => false,
         Some(s) => parse_bool(s).ok_or_else(|| {
